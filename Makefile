@@ -1,0 +1,57 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a step of those.
+
+VENV        ?= .venv
+PYTHON      ?= python3
+BIN         := $(VENV)/bin
+HOST        ?= 127.0.0.1
+PORT        ?= 5000
+# PostgreSQL for the second pass of the test suite; CI may set DATABASE_URL instead.
+PG_URL      ?= $(or $(DATABASE_URL),postgresql+psycopg://postgres@127.0.0.1:5432/test)
+SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+MO_FILES    := $(patsubst %.po,%.mo,$(wildcard idp/translations/*/LC_MESSAGES/messages.po))
+
+.PHONY: run test install chromium test-sqlite test-postgres bench lint clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+%.mo: %.po $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+install: $(VENV)/.installed $(MO_FILES)
+
+run: install
+	$(BIN)/idp init
+	$(BIN)/idp demo
+	@echo
+	@echo "  Identity provider:  http://$(HOST):$(PORT)/login"
+	@echo "  Sign in as the demo referent:  login paul.dupont  password Espace#Client-0124"
+	@echo "  (the portal on :5001 and the console on :5002 arrive with the SSO release)"
+	@echo
+	$(BIN)/idp serve --host $(HOST) --port $(PORT)
+
+chromium:
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: install chromium
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite:
+	@echo "== test suite on SQLite =="
+	IDP_TEST_DATABASE_URL= $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres:
+	@echo "== test suite on PostgreSQL =="
+	IDP_TEST_DATABASE_URL='$(PG_URL)' $(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/login.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,91 @@
+"""Identity provider of the Cloud Customer Area.
+
+:func:`create_app` is the only place an application is built; nothing reads settings or
+touches the database at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from flask_babel import get_locale
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from idp import settings as settings_module
+from idp.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    from idp import database
+    from idp import errors
+    from idp import i18n
+    from idp import keys
+    from idp import observability
+    from idp import sessions
+    from idp.extensions import babel
+    from idp.extensions import csrf
+    from idp.extensions import db
+    from idp.security import headers
+    from idp.security.passwords import PasswordHasher
+    from idp.security.throttle import LoginThrottle
+    from idp.selfservice import login
+
+    settings = settings or settings_module.load()
+    observability.configure_logging(settings.logging)
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+        instance_path=str(ROOT / "instance"),
+    )
+    secret = keys.ensure_secret(settings)
+    secure = settings.secure_cookies
+    app.config.update(
+        IDP_SETTINGS=settings,
+        SECRET_KEY=secret,
+        SQLALCHEMY_DATABASE_URI=settings.database.url,
+        SQLALCHEMY_ECHO=settings.database.echo,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings),
+        # Flask's own signed cookie carries only the CSRF secret and form state.
+        SESSION_COOKIE_NAME="__Host-idp_form" if secure else "idp_form",
+        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=3600,
+        WTF_CSRF_SSL_STRICT=secure,
+        MAX_CONTENT_LENGTH=64 * 1024,
+        BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "idp" / "translations"),
+        BABEL_DEFAULT_LOCALE=settings.i18n.default_locale,
+        TESTING=settings.server.environment == "test",
+    )
+    if settings.server.trusted_proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=settings.server.trusted_proxies,
+            x_proto=settings.server.trusted_proxies,
+            x_host=settings.server.trusted_proxies,
+        )
+
+    db.init_app(app)
+    database.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    app.jinja_env.globals["get_locale"] = get_locale
+    app.extensions["idp.hasher"] = PasswordHasher(settings.passwords)
+    app.extensions["idp.throttle"] = LoginThrottle(settings.throttle, secret)
+    sessions.init_app(app, settings)
+    headers.init_app(app)
+    errors.register_error_handlers(app)
+    app.register_blueprint(observability.bp)
+    app.register_blueprint(i18n.bp)
+    app.register_blueprint(login.bp)
+    return app
+
+
+def _engine_options(settings: Settings) -> dict[str, object]:
+    if settings.database.url.startswith("sqlite"):
+        return {}
+    return {"pool_size": settings.database.pool_size, "pool_pre_ping": True}

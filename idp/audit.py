@@ -1,0 +1,77 @@
+"""The audit trail: one row per security-relevant event, written in the caller's transaction.
+
+Rows never hold a password, code, token or a login that matched no account (people type
+their password into the login field); an unknown login is kept as a keyed hash only, so
+that repeated attempts can still be correlated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from flask import current_app
+from flask import has_request_context
+from flask import request
+from sqlalchemy import JSON
+from sqlalchemy import ForeignKey
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+from idp import clock
+from idp.db_types import UTCDateTime
+from idp.extensions import db
+
+log = logging.getLogger("idp.audit")
+
+
+class EventTag(StrEnum):
+    LOGIN_SUCCESS = "account:login:success"
+    LOGIN_FAILURE = "account:login:failure"
+    LOGIN_LOCKED = "account:login:locked"
+    LOGOUT = "account:logout"
+    SESSION_EXPIRED = "account:session:expired"
+    PASSWORD_SET = "account:password:set"
+    PASSWORD_REHASHED = "account:password:rehashed"
+    ACCOUNT_CREATED = "directory:account:created"
+    CONTRACT_CREATED = "directory:contract:created"
+    MEMBER_ADDED = "directory:member:added"
+
+
+class AuditEvent(db.Model):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now, index=True)
+    tag: Mapped[str] = mapped_column(String(64), index=True)
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    actor: Mapped[str | None] = mapped_column(String(64))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(256))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+def subject_hash(value: str) -> str:
+    """A keyed, truncated hash to correlate attempts on a login without storing it."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, value.casefold().encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def record(tag: EventTag, account_id: int | None = None, actor: str | None = None, **details: Any) -> None:
+    """Add an audit row to the current transaction and mirror it to the structured log."""
+    ip = ua = None
+    if has_request_context():
+        ip = request.remote_addr
+        ua = (request.user_agent.string or "")[:256] or None
+        actor = actor or "web"
+    db.session.add(
+        AuditEvent(tag=tag.value, account_id=account_id, actor=actor or "cli", ip=ip, user_agent=ua, details=details)
+    )
+    log.info("audit", extra={"event": tag.value, "account_id": account_id, "ip": ip, **details})

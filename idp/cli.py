@@ -1,0 +1,341 @@
+"""The ``idp`` command line: init, serve, demo, contracts and users.
+
+Every failure a user can cause prints one line on stderr and exits with status 2, after
+rolling back, so that a refused command has changed nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+from flask import Flask
+
+from idp.errors import IdpError
+from idp.settings import Settings
+from idp.settings import SettingsError
+
+EXIT_USAGE = 2
+
+
+class CliError(click.ClickException):
+    exit_code = EXIT_USAGE
+
+
+class Context:
+    """Builds the settings and app on first use, so ``--help`` needs neither."""
+
+    def __init__(self, config: str | None) -> None:
+        self.config = config
+        self._settings: Settings | None = None
+        self._app: Flask | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from idp import settings
+
+            self._settings = settings.load(self.config)
+        return self._settings
+
+    @property
+    def app(self) -> Flask:
+        if self._app is None:
+            from idp import create_app
+
+            self._app = create_app(self.settings)
+            # Audit rows still land in the database; the log mirror would bury the output.
+            logging.getLogger("idp").setLevel(logging.WARNING)
+        return self._app
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def in_transaction(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a command inside an app context and one transaction; roll back on any error."""
+
+    def wrapper(ctx: Context, *args: Any, **kwargs: Any) -> Any:
+        from idp.extensions import db
+
+        with ctx.app.app_context():
+            try:
+                result = fn(ctx, *args, **kwargs)
+                db.session.commit()
+                return result
+            except IdpError as exc:
+                db.session.rollback()
+                raise CliError(str(exc)) from None
+            except BaseException:
+                db.session.rollback()
+                raise
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return pass_ctx(wrapper)
+
+
+def emit(data: Any, as_json: bool, text: Callable[[], None]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+    else:
+        text()
+
+
+@click.group()
+@click.option("--config", "config", envvar="IDP_CONFIG", type=click.Path(dir_okay=False), help="Settings file (TOML).")
+@click.pass_context
+def cli(click_ctx: click.Context, config: str | None) -> None:
+    """Identity provider of the Cloud Customer Area."""
+    click_ctx.obj = Context(config)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def init(ctx: Context, as_json: bool) -> None:
+    """Create or upgrade the database schema and generate missing keys."""
+    from idp import database
+    from idp import keys
+
+    keys.ensure_secret(ctx.settings)
+    with ctx.app.app_context():
+        database.upgrade()
+    data = {"database": "ready", "keys_dir": str(keys.keys_dir(ctx.settings))}
+    emit(data, as_json, lambda: click.echo(f"database at the latest schema; keys in {data['keys_dir']}"))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", type=click.IntRange(1, 64), help="Processes (default: server.workers).")
+@click.option("--threads", type=click.IntRange(1, 256), help="Threads per process (default: server.threads).")
+@pass_ctx
+def serve(ctx: Context, host: str, port: int, workers: int | None, threads: int | None) -> None:
+    """Serve the IdP with gunicorn (the production server)."""
+    from idp import database
+    from idp.serve import run
+
+    settings = ctx.settings
+    with ctx.app.app_context():
+        if not database.is_current():
+            raise CliError("the database schema is not up to date: run `idp init` first")
+    run(settings, host, port, workers or settings.server.workers, threads or settings.server.threads)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def demo(ctx: Context, as_json: bool) -> None:
+    """Load the seed guides' example contracts and users (once; never in production)."""
+    from idp import demo as demo_data
+
+    if ctx.settings.is_production:
+        raise CliError("demo data is refused in production")
+    loaded = demo_data.load()
+    data = {"loaded": loaded, "login": demo_data.REFERENT_LOGIN, "password": demo_data.DEMO_PASSWORD}
+    emit(data, as_json, lambda: click.echo("demo data loaded" if loaded else "demo data already present"))
+
+
+# --- contracts ------------------------------------------------------------------------
+
+
+@cli.group()
+def contracts() -> None:
+    """Customer contracts (company accounts OCB…)."""
+
+
+@contracts.command("create")
+@click.option("--id", "contract_id", required=True, help="Company account, e.g. OCB0000124.")
+@click.option("--name", required=True)
+@click.option("--offer", required=True, help="flexible-engine or flexible-computing-advanced.")
+@click.option("--company", required=True, help="Company name.")
+@click.option("--platform-id")
+@click.option("--siret")
+@click.option("--referent-login", required=True)
+@click.option("--referent-email", required=True)
+@click.option("--referent-first-name", required=True)
+@click.option("--referent-last-name", required=True)
+@click.option("--referent-phone", help="Landline.")
+@click.option("--referent-mobile")
+@click.option("--referent-language", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def contracts_create(ctx: Context, contract_id: str, as_json: bool, **o: Any) -> None:
+    """Create a contract and its referent (reused if the email has an account)."""
+    from idp.directory import service
+    from idp.directory.models import Contract
+    from idp.extensions import db
+
+    identity = service.Identity(
+        login=o["referent_login"], email=o["referent_email"], first_name=o["referent_first_name"],
+        last_name=o["referent_last_name"], landline=o["referent_phone"], mobile=o["referent_mobile"],
+        language=o["referent_language"],
+    )
+    existing = db.session.get(Contract, contract_id)
+    if existing is not None and _same_contract(existing, o, identity):
+        created = False
+        referent = existing.referent
+    else:
+        contract, result = service.create_contract(
+            contract_id=contract_id, name=o["name"], offer=o["offer"], company_name=o["company"],
+            platform_id=o["platform_id"], siret=o["siret"], referent=identity,
+        )
+        created = True
+        referent = result.membership.account
+    data = {"id": contract_id, "created": created, "referent": referent.login}
+    emit(data, as_json, lambda: click.echo(
+        f"contract {contract_id} {'created' if created else 'already exists'}; referent {referent.login}"
+    ))
+
+
+def _same_contract(contract: Any, o: dict[str, Any], referent: Any) -> bool:
+    """Re-running the same create is a no-op; anything different is a conflict."""
+    return (
+        contract.name == o["name"].strip()
+        and contract.offer == o["offer"]
+        and contract.company_name == o["company"].strip()
+        and contract.referent.email_canonical == referent.email.strip().casefold()
+    )
+
+
+@contracts.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def contracts_list(ctx: Context, as_json: bool) -> None:
+    """List contracts."""
+    from sqlalchemy import select
+
+    from idp.directory.models import Contract
+    from idp.extensions import db
+
+    rows = db.session.scalars(select(Contract).order_by(Contract.id)).all()
+    data = [
+        {"id": c.id, "name": c.name, "offer": c.offer, "company": c.company_name, "referent": c.referent.login,
+         "members": len(c.memberships)}
+        for c in rows
+    ]
+
+    def text() -> None:
+        for c in data:
+            click.echo(f"{c['id']}  {c['name']:<12} {c['offer']:<28} referent={c['referent']} members={c['members']}")
+
+    emit(data, as_json, text)
+
+
+# --- users ----------------------------------------------------------------------------
+
+
+@cli.group()
+def users() -> None:
+    """Accounts and their memberships."""
+
+
+@users.command("add")
+@click.option("--contract", "contract_id", required=True)
+@click.option("--login", required=True)
+@click.option("--email", required=True)
+@click.option("--first-name", required=True)
+@click.option("--last-name", required=True)
+@click.option("--landline")
+@click.option("--mobile")
+@click.option("--civility", type=click.Choice(["madame", "monsieur"]))
+@click.option("--language", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@click.option("--role", "roles", multiple=True, metavar="SECTION=LEVEL")
+@click.option("--console-role", "console_roles", multiple=True, metavar="ROLE")
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def users_add(ctx: Context, contract_id: str, roles: tuple[str, ...], console_roles: tuple[str, ...],
+              as_json: bool, **o: Any) -> None:
+    """Declare a person on a contract (their existing identity is reused by email)."""
+    from idp.directory import roles as role_table
+    from idp.directory import service
+
+    try:
+        parsed = dict(role_table.parse_assignment(r) for r in roles)
+    except role_table.RoleError as exc:
+        raise CliError(str(exc)) from None
+    identity = service.Identity(
+        login=o["login"], email=o["email"], first_name=o["first_name"], last_name=o["last_name"],
+        landline=o["landline"], mobile=o["mobile"], civility=o["civility"], language=o["language"],
+    )
+    result = service.add_member(contract_id, identity, parsed, list(console_roles))
+    account = result.membership.account
+    data = {"login": account.login, "contract": contract_id, "account_created": result.account_created,
+            "login_ignored": result.login_ignored}
+
+    def text() -> None:
+        click.echo(f"{account.login} added to {contract_id}")
+        for note in result.notes:
+            click.echo(f"note: {note}", err=True)
+
+    emit(data, as_json, text)
+
+
+@users.command("list")
+@click.option("--contract", "contract_id", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def users_list(ctx: Context, contract_id: str, as_json: bool) -> None:
+    """List the members of a contract with their roles."""
+    from idp.directory.models import Contract
+    from idp.errors import NotFound
+    from idp.extensions import db
+
+    contract = db.session.get(Contract, contract_id)
+    if contract is None:
+        raise NotFound(f"no contract {contract_id}")
+    data = [
+        {"login": m.account.login, "email": m.account.email, "first_name": m.account.first_name,
+         "last_name": m.account.last_name, "referent": m.account_id == contract.referent_account_id,
+         "roles": {k: v.value for k, v in m.section_roles().items()}, "console_roles": m.console_role_names,
+         "password_set": m.account.password_hash is not None}
+        for m in sorted(contract.memberships, key=lambda m: m.account.login_canonical)
+    ]
+
+    def text() -> None:
+        for u in data:
+            roles = " ".join(f"{k}={v}" for k, v in u["roles"].items() if v != "none")
+            console = ",".join(u["console_roles"]) or "-"
+            mark = " (referent)" if u["referent"] else ""
+            click.echo(f"{u['login']}{mark}  {roles}  console={console}")
+
+    emit(data, as_json, text)
+
+
+@users.command("set-password")
+@click.argument("login")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@in_transaction
+def users_set_password(ctx: Context, login: str, password_stdin: bool) -> None:
+    """Set a person's web password (the password policy applies)."""
+    from idp.directory import service
+    from idp.errors import NotFound
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    account = service.find_account(login)
+    if account is None:
+        raise NotFound(f"no account with login {login}")
+    service.set_password(account, password)
+    click.echo(f"password set for {account.login}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="idp", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("idp: aborted", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as exc:
+        click.echo(f"idp: error: {exc.format_message()}", err=True)
+        sys.exit(EXIT_USAGE)
+    except SettingsError as exc:
+        click.echo(f"idp: error: settings: {exc}", err=True)
+        sys.exit(EXIT_USAGE)

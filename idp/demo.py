@@ -1,0 +1,64 @@
+"""Demo data: the seed user guides' example contracts and users (development only)."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from datetime import datetime
+
+from idp.directory import service
+from idp.directory.models import Contract
+from idp.directory.roles import Level
+from idp.extensions import db
+
+REFERENT_LOGIN = "paul.dupont"
+# A demo password on a loopback demo; `idp demo` refuses to run in production.
+DEMO_PASSWORD = "Espace#Client-0124"
+
+V, M = Level.VISITOR, Level.MANAGER
+
+
+def _person(login: str, first: str, last: str, civility: str, **kw: str) -> service.Identity:
+    return service.Identity(
+        login=login, email=f"{login}@orangecloud.com", first_name=first, last_name=last,
+        civility=civility, landline=kw.get("landline", "01 01 01 01 01"), mobile=kw.get("mobile"),
+        language=kw.get("language", "fr"),
+    )
+
+
+def load() -> bool:
+    """Create the demo directory once; return False if it is already there."""
+    if db.session.get(Contract, "OCB0000124") is not None:
+        return False
+    paul = _person(REFERENT_LOGIN, "Paul", "Dupont", "monsieur", mobile="06 01 02 03 04")
+    engine, _ = service.create_contract(
+        contract_id="OCB0000124", name="SL_Prod", offer="flexible-engine",
+        company_name="ORANGE CLOUD FOR BUSINESS", platform_id="362a0365de4033a61b8981f071e",
+        siret="50161528000036", referent=paul,
+    )
+    engine.created_at = datetime(2016, 12, 16, tzinfo=UTC)
+    fca, _ = service.create_contract(
+        contract_id="OCB0000412", name="SI_qualif", offer="flexible-computing-advanced",
+        company_name="ORANGE CLOUD FOR BUSINESS", referent=paul,
+    )
+    service.add_console_group("OCB0000124", "network-ops")
+    members = [
+        ("OCB0000124", _person("pierre.dupont", "Pierre", "Dupont", "monsieur"),
+         {"invoices": M, "services": V, "dashboard": V}, ["power_user"]),
+        ("OCB0000124", _person("jacques.dupont", "Jacques", "Dupont", "monsieur", language="en"),
+         {"support": M, "orders": V}, []),
+        ("OCB0000124", _person("sophie.dupont", "Sophie", "Dupont", "madame"),
+         {"users": M, "orders": V, "subscriptions": V}, ["guest"]),
+        ("OCB0000124", _person("julie.dupont", "Julie", "Dupont", "madame", landline="0101010101"),
+         {"invoices": V, "services": M, "dashboard": V, "users": V}, []),
+        ("OCB0000124", _person("johanne.coleno", "Johanne", "Coleno", "madame", language="en"),
+         {"services": M}, ["admin", "network-ops"]),
+        ("OCB0000412", _person("sophie.dupont", "Sophie", "Dupont", "madame"), {"invoices": V}, []),
+        ("OCB0000412", _person("martin.dupont", "Martin", "Dupont", "monsieur"), {}, []),
+    ]
+    for contract_id, person, roles, console in members:
+        service.add_member(contract_id, person, roles, console)
+    for login in (REFERENT_LOGIN, "pierre.dupont", "sophie.dupont", "johanne.coleno", "jacques.dupont"):
+        account = service.find_account(login)
+        assert account is not None
+        service.set_password(account, DEMO_PASSWORD)
+    return True

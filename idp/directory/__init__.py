@@ -1,0 +1,1 @@
+"""The directory: accounts, contracts and memberships (SPEC §2)."""

@@ -1,0 +1,259 @@
+"""Directory changes (SPEC §2): each function is one transaction's worth of work.
+
+Callers commit; every function validates everything before it writes anything, so a
+refused change leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from dataclasses import field
+
+from flask import current_app
+from sqlalchemy import select
+
+from idp import audit
+from idp import clock
+from idp.directory.models import Account
+from idp.directory.models import Civility
+from idp.directory.models import ConsoleGroup
+from idp.directory.models import Contract
+from idp.directory.models import Membership
+from idp.directory.models import MembershipConsoleRole
+from idp.directory.models import Offer
+from idp.directory.roles import BUILTIN_CONSOLE_ROLES
+from idp.directory.roles import REFERENT_CONSOLE_ROLES
+from idp.directory.roles import Level
+from idp.directory.roles import default_roles
+from idp.directory.roles import referent_roles
+from idp.errors import Conflict
+from idp.errors import NotFound
+from idp.errors import ValidationError
+from idp.extensions import db
+from idp.security import password_policy
+from idp.security.passwords import PasswordHasher
+
+LOGIN_RE = re.compile(r"[A-Za-z0-9._-]{8,64}")
+CONTRACT_RE = re.compile(r"OCB\d{7}")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL_RE = re.compile(rf"[^@\s]{{1,64}}@{_LABEL}(?:\.{_LABEL})+")
+PHONE_RE = re.compile(r"\+?[0-9 .()-]{6,24}")
+SIRET_RE = re.compile(r"\d{14}")
+GROUP_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a form or a command says about a person."""
+
+    login: str
+    email: str
+    first_name: str
+    last_name: str
+    landline: str | None = None
+    mobile: str | None = None
+    civility: str | None = None
+    language: str = "fr"
+
+
+@dataclass
+class AddResult:
+    membership: Membership
+    account_created: bool
+    # True when the email already had an account with another login: that login is kept.
+    login_ignored: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def canonical_email(email: str) -> str:
+    return email.strip().casefold()
+
+
+def validate_identity(identity: Identity) -> Identity:
+    """Check the SPEC §2 rules; return the identity with surrounding spaces removed."""
+    login = identity.login.strip()
+    if not LOGIN_RE.fullmatch(login):
+        raise ValidationError("login must be 8 to 64 characters among A-Z a-z 0-9 . _ - (no accents)")
+    email = identity.email.strip()
+    if len(email) > 254 or not EMAIL_RE.fullmatch(email):
+        raise ValidationError(f"invalid email address: {email!r}")
+    first, last = identity.first_name.strip(), identity.last_name.strip()
+    if not first or not last or len(first) > 100 or len(last) > 100:
+        raise ValidationError("first and last name are required (100 characters at most)")
+    landline = (identity.landline or "").strip() or None
+    mobile = (identity.mobile or "").strip() or None
+    if not landline and not mobile:
+        raise ValidationError("a landline or a mobile phone number is required")
+    for number in (landline, mobile):
+        if number and not PHONE_RE.fullmatch(number):
+            raise ValidationError(f"invalid phone number: {number!r}")
+    if identity.civility is not None and identity.civility not in {c.value for c in Civility}:
+        raise ValidationError("civility must be madame or monsieur")
+    if identity.language not in {"fr", "en"}:
+        raise ValidationError("language must be fr or en")
+    return Identity(login, email, first, last, landline, mobile, identity.civility, identity.language)
+
+
+def find_account(login_or_email: str) -> Account | None:
+    key = login_or_email.strip().casefold()
+    return db.session.scalar(
+        select(Account).where((Account.login_canonical == key) | (Account.email_canonical == key))
+    )
+
+
+def _account_for(identity: Identity) -> tuple[Account, bool, bool]:
+    """Reuse the account that owns this email, or create one; never duplicate a person.
+
+    Returns (account, created, login_ignored).
+    """
+    existing = db.session.scalar(
+        select(Account).where(Account.email_canonical == canonical_email(identity.email))
+    )
+    if existing is not None:
+        return existing, False, existing.login_canonical != identity.login.casefold()
+    taken = db.session.scalar(select(Account.id).where(Account.login_canonical == identity.login.casefold()))
+    if taken:
+        raise Conflict(f"login {identity.login!r} is already taken")
+    account = Account(
+        login=identity.login,
+        login_canonical=identity.login.casefold(),
+        email=identity.email,
+        email_canonical=canonical_email(identity.email),
+        first_name=identity.first_name,
+        last_name=identity.last_name,
+        landline=identity.landline,
+        mobile=identity.mobile,
+        civility=identity.civility,
+        language=identity.language,
+    )
+    db.session.add(account)
+    db.session.flush()
+    audit.record(audit.EventTag.ACCOUNT_CREATED, account.id)
+    return account, True, False
+
+
+def check_console_roles(contract: Contract, roles: list[str]) -> list[str]:
+    """Built-in roles and the contract's own groups are valid; anything else is refused."""
+    groups = {g.name for g in contract.console_groups}
+    unknown = [r for r in roles if r not in BUILTIN_CONSOLE_ROLES and r not in groups]
+    if unknown:
+        raise ValidationError(
+            f"unknown console role {unknown[0]!r} for {contract.id} "
+            f"(built-in: {', '.join(BUILTIN_CONSOLE_ROLES)}; groups: {', '.join(sorted(groups)) or 'none'})"
+        )
+    return sorted(set(roles))
+
+
+def create_contract(
+    *,
+    contract_id: str,
+    name: str,
+    offer: str,
+    company_name: str,
+    referent: Identity,
+    platform_id: str | None = None,
+    siret: str | None = None,
+) -> tuple[Contract, AddResult]:
+    """Create a contract with its referent, who gets the referent roles of SPEC §2."""
+    if not CONTRACT_RE.fullmatch(contract_id):
+        raise ValidationError("company account must be OCB followed by 7 digits, e.g. OCB0000124")
+    if offer not in {o.value for o in Offer}:
+        raise ValidationError(f"offer must be one of: {', '.join(o.value for o in Offer)}")
+    if not name.strip() or not company_name.strip():
+        raise ValidationError("contract name and company name are required")
+    if siret is not None and not SIRET_RE.fullmatch(siret):
+        raise ValidationError("SIRET must be 14 digits")
+    referent = validate_identity(referent)
+    if db.session.get(Contract, contract_id) is not None:
+        raise Conflict(f"contract {contract_id} already exists")
+    account, created, ignored = _account_for(referent)
+    contract = Contract(
+        id=contract_id,
+        name=name.strip(),
+        offer=offer,
+        company_name=company_name.strip(),
+        platform_id=platform_id,
+        siret=siret,
+        referent_account_id=account.id,
+    )
+    db.session.add(contract)
+    membership = Membership(account=account, contract=contract)
+    membership.set_section_roles(referent_roles())
+    membership.console_roles = [MembershipConsoleRole(role=r) for r in REFERENT_CONSOLE_ROLES]
+    db.session.add(membership)
+    db.session.flush()
+    audit.record(audit.EventTag.CONTRACT_CREATED, account.id, contract=contract_id)
+    return contract, AddResult(membership, created, ignored)
+
+
+def add_member(
+    contract_id: str,
+    identity: Identity,
+    roles: dict[str, Level] | None = None,
+    console_roles: list[str] | None = None,
+) -> AddResult:
+    """Declare a person on a contract, reusing their identity when the email is known."""
+    contract = db.session.get(Contract, contract_id)
+    if contract is None:
+        raise NotFound(f"no contract {contract_id}")
+    identity = validate_identity(identity)
+    console = check_console_roles(contract, console_roles or [])
+    account, created, ignored = _account_for(identity)
+    already = db.session.scalar(
+        select(Membership.id).where(Membership.account_id == account.id, Membership.contract_id == contract_id)
+    )
+    if already:
+        raise Conflict(f"{account.login} is already a member of {contract_id}")
+    membership = Membership(account=account, contract=contract)
+    membership.set_section_roles({**default_roles(), **(roles or {})})
+    membership.console_roles = [MembershipConsoleRole(role=r) for r in console]
+    db.session.add(membership)
+    db.session.flush()
+    audit.record(audit.EventTag.MEMBER_ADDED, account.id, contract=contract_id)
+    result = AddResult(membership, created, ignored)
+    if ignored:
+        result.notes.append(
+            f"{identity.email} already has the login {account.login}; it is used instead of {identity.login}"
+        )
+    return result
+
+
+def remove_member(contract_id: str, login: str) -> None:
+    """Remove a person from a contract; the referent can never be removed."""
+    membership = db.session.scalar(
+        select(Membership)
+        .join(Account)
+        .where(Membership.contract_id == contract_id, Account.login_canonical == login.strip().casefold())
+    )
+    if membership is None:
+        raise NotFound(f"{login} is not a member of {contract_id}")
+    if membership.contract.referent_account_id == membership.account_id:
+        raise ValidationError("the referent of a contract cannot be removed from it")
+    db.session.delete(membership)
+
+
+def add_console_group(contract_id: str, name: str) -> ConsoleGroup:
+    """Create a custom console group, usable as a console role on this contract only."""
+    contract = db.session.get(Contract, contract_id)
+    if contract is None:
+        raise NotFound(f"no contract {contract_id}")
+    name = name.strip()
+    if not GROUP_RE.fullmatch(name) or name in BUILTIN_CONSOLE_ROLES:
+        raise ValidationError(f"invalid console group name {name!r}")
+    group = ConsoleGroup(contract=contract, name=name)
+    db.session.add(group)
+    db.session.flush()
+    return group
+
+
+def set_password(account: Account, password: str) -> None:
+    """Set a web password once the policy accepts it (operators and self-service alike)."""
+    settings = current_app.config["IDP_SETTINGS"]
+    result = password_policy.evaluate(password, account.login, settings.passwords.max_length)
+    if not result.ok:
+        raise ValidationError("password refused: " + "; ".join(result.messages(settings.passwords.max_length)))
+    hasher: PasswordHasher = current_app.extensions["idp.hasher"]
+    account.password_hash = hasher.hash(password)
+    account.password_changed_at = clock.now()
+    audit.record(audit.EventTag.PASSWORD_SET, account.id)

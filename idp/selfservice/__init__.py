@@ -1,0 +1,1 @@
+"""Pages a person uses alone: login, logout, and (later) the self-service flows."""

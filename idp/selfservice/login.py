@@ -1,0 +1,95 @@
+"""Login, logout and the signed-in landing page.
+
+    [no session] --GET /login--> form --POST ok--> [session, cookie rotated] --> next or /
+                                      --POST bad--> form + one generic message (401)
+                                      --locked----> form + retry-later message (429)
+    [session] --POST /logout--> [ended, cookie cleared] --> /login
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import session as form_state
+from flask import url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from idp import audit
+from idp import sessions
+from idp.directory.models import Membership
+from idp.extensions import db
+from idp.selfservice.authentication import InvalidCredentials
+from idp.selfservice.authentication import LoginLocked
+from idp.selfservice.authentication import authenticate
+from idp.selfservice.forms import LoginForm
+from idp.selfservice.forms import LogoutForm
+from idp.selfservice.safe_redirect import safe_next
+
+bp = Blueprint("selfservice", __name__)
+
+SIGNED_OUT = _l("You are signed out.")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    form = LoginForm()
+    target = safe_next(form.next.data or request.args.get("next"))
+    if sessions.current() is not None and request.method == "GET":
+        return redirect(target)
+    status = 200
+    error = None
+    if form.validate_on_submit():
+        try:
+            account = authenticate(form.login.data or "", form.password.data or "")
+        except (InvalidCredentials, LoginLocked) as exc:
+            error, status = str(exc.message), exc.status
+        else:
+            previous = sessions.current()
+            if previous is not None:
+                sessions.end(previous)
+            # Rotation: a fresh session id and a fresh CSRF secret after authentication.
+            form_state.clear()
+            sessions.open_session(account)
+            audit.record(audit.EventTag.LOGIN_SUCCESS, account.id)
+            db.session.commit()
+            return redirect(target)
+    elif request.method == "POST":
+        status = 400
+    form.next.data = target
+    form.password.data = ""
+    return render_template("selfservice/login.html", form=form, error=error), status
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout() -> ResponseReturnValue:
+    form = LogoutForm()
+    current = sessions.current()
+    if request.method == "GET":
+        if current is None:
+            return redirect(url_for("selfservice.login"))
+        return render_template("selfservice/logout.html", form=form)
+    if form.validate_on_submit() and current is not None:
+        sessions.end(current)
+        audit.record(audit.EventTag.LOGOUT, current.account_id)
+        db.session.commit()
+    form_state.clear()
+    flash(str(SIGNED_OUT))
+    return redirect(url_for("selfservice.login"))
+
+
+@bp.get("/")
+def home() -> ResponseReturnValue:
+    current = sessions.current()
+    if current is None:
+        return redirect(url_for("selfservice.login", next=request.path))
+    memberships = db.session.scalars(
+        select(Membership).where(Membership.account_id == current.account_id).order_by(Membership.contract_id)
+    ).all()
+    return render_template(
+        "selfservice/home.html", account=current.account, memberships=memberships, logout_form=LogoutForm()
+    )

@@ -1,0 +1,44 @@
+"""Run the app under gunicorn (threads per process, one app and hashing pool per process)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from idp.settings import Settings
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self._settings = settings
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        # Built after the fork: each worker owns its connections and hashing threads.
+        from idp import create_app
+
+        return create_app(self._settings)
+
+
+def run(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
+    _Gunicorn(
+        settings,
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "worker_class": "gthread",
+            "threads": threads,
+            "keepalive": 5,
+            "graceful_timeout": 10,
+            "timeout": 30,
+            # Forwarded headers are handled by ProxyFix, as configured by server.trusted_proxies.
+            "forwarded_allow_ips": "",
+            "proc_name": "idp",
+        },
+    ).run()

@@ -1,0 +1,264 @@
+"""Settings: one TOML file plus ``IDP_<SECTION>__<KEY>`` environment overrides.
+
+Loaded once into frozen dataclasses and validated before anything starts, so that a typo
+or a dangerous production value stops the process instead of being silently ignored.
+Every key is documented, with its default, in ``config.example.toml``; a test keeps the
+two in step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ENV_PREFIX = "IDP_"
+DEFAULT_CONFIG_FILE = "config.toml"
+ENVIRONMENTS = ("production", "development", "test")
+
+# OWASP Password Storage Cheat Sheet minimum for argon2id (m=19 MiB, t=2, p=1).
+OWASP_MIN_MEMORY_KIB = 19_456
+OWASP_MIN_TIME_COST = 2
+
+# Values that must never protect a production deployment.
+KNOWN_WEAK_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "development"})
+
+
+class SettingsError(ValueError):
+    """A settings file or variable that cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    environment: str = "development"
+    issuer: str = "http://127.0.0.1:5000"
+    secret_key: str = ""
+    # Number of reverse proxies in front of us whose X-Forwarded-* headers we trust.
+    trusted_proxies: int = 0
+    # Directory for keys and generated secrets (signing keys land here in later releases).
+    keys_dir: str = "keys"
+    workers: int = 2
+    threads: int = 8
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite:///idp.sqlite3"  # relative SQLite paths live in instance/
+    echo: bool = False
+    pool_size: int = 10
+
+
+@dataclass(frozen=True)
+class PasswordSettings:
+    # argon2id cost; defaults measured on a 2-core machine (see README "Password hashing").
+    time_cost: int = 2
+    memory_cost_kib: int = 19_456
+    parallelism: int = 1
+    # Concurrent hashes per process; the rest of the requests never wait behind them.
+    hash_workers: int = 1
+    # Logins allowed to wait for a hashing slot before we answer "busy, retry".
+    hash_queue_limit: int = 64
+    max_length: int = 128
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    idle_timeout_seconds: int = 1800
+    absolute_timeout_seconds: int = 43_200
+    # Rewrite last_seen_at at most this often, to keep reads from turning into writes.
+    touch_interval_seconds: int = 60
+
+
+@dataclass(frozen=True)
+class ThrottleSettings:
+    account_max_failures: int = 10
+    account_window_seconds: int = 900
+    account_lockout_seconds: int = 300
+    address_max_failures: int = 50
+    address_window_seconds: int = 900
+    address_lockout_seconds: int = 900
+
+
+@dataclass(frozen=True)
+class I18nSettings:
+    default_locale: str = "fr"
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    level: str = "INFO"
+    json: bool = True
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    passwords: PasswordSettings = field(default_factory=PasswordSettings)
+    session: SessionSettings = field(default_factory=SessionSettings)
+    throttle: ThrottleSettings = field(default_factory=ThrottleSettings)
+    i18n: I18nSettings = field(default_factory=I18nSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+
+    @property
+    def is_production(self) -> bool:
+        return self.server.environment == "production"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry ``Secure`` everywhere but on a developer's or the tests' http."""
+        return self.server.environment == "production"
+
+    def replace(self, **sections: Mapping[str, Any]) -> Settings:
+        """Return a copy with some keys changed, validated like a loaded file."""
+        data = to_dict(self)
+        for name, values in sections.items():
+            data[name].update(values)
+        return build(data)
+
+
+def to_dict(settings: Settings) -> dict[str, dict[str, Any]]:
+    return dataclasses.asdict(settings)
+
+
+def _sections() -> dict[str, type]:
+    hints = typing.get_type_hints(Settings)
+    return {f.name: hints[f.name] for f in dataclasses.fields(Settings)}
+
+
+def _coerce(value: Any, kind: Any, where: str) -> Any:
+    """Turn a TOML or environment value into the declared type, or say why not."""
+    if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
+        kind = next(a for a in typing.get_args(kind) if a is not type(None))
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if isinstance(value, str) and value.lower() in {"0", "false", "no", "off"}:
+            return False
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                pass
+    elif kind is str:
+        if isinstance(value, str):
+            return value
+    raise SettingsError(f"{where}: expected {kind.__name__}, got {value!r}")
+
+
+def build(data: Mapping[str, Any]) -> Settings:
+    """Build validated settings from a nested mapping (file contents plus overrides)."""
+    sections = _sections()
+    unknown = set(data) - set(sections)
+    if unknown:
+        raise SettingsError(f"unknown section [{sorted(unknown)[0]}]")
+    built: dict[str, Any] = {}
+    for name, cls in sections.items():
+        raw = data.get(name) or {}
+        if not isinstance(raw, Mapping):
+            raise SettingsError(f"[{name}] must be a table")
+        hints = typing.get_type_hints(cls)
+        known = {f.name for f in dataclasses.fields(cls)}
+        extra = set(raw) - known
+        if extra:
+            raise SettingsError(f"unknown key {name}.{sorted(extra)[0]}")
+        values = {k: _coerce(v, hints[k], f"{name}.{k}") for k, v in raw.items()}
+        built[name] = cls(**values)
+    settings = Settings(**built)
+    validate(settings)
+    return settings
+
+
+def env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """Collect ``IDP_SECTION__KEY=value`` variables into a nested mapping."""
+    overrides: dict[str, dict[str, str]] = {}
+    for var, value in environ.items():
+        if not var.startswith(ENV_PREFIX) or "__" not in var:
+            continue
+        section, _, key = var[len(ENV_PREFIX) :].partition("__")
+        overrides.setdefault(section.lower(), {})[key.lower()] = value
+    return overrides
+
+
+def load(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Load settings from ``path`` (or ``IDP_CONFIG``, or ``config.toml`` if present)."""
+    environ = os.environ if environ is None else environ
+    explicit = path or environ.get("IDP_CONFIG")
+    file = Path(explicit or DEFAULT_CONFIG_FILE)
+    data: dict[str, Any] = {}
+    if file.is_file():
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{file}: {exc}") from None
+    elif explicit:
+        raise SettingsError(f"config file not found: {file}")
+    for section, values in env_overrides(environ).items():
+        table = data.setdefault(section, {})
+        if not isinstance(table, dict):
+            raise SettingsError(f"[{section}] must be a table")
+        table.update(values)
+    return build(data)
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def validate(settings: Settings) -> None:
+    """Refuse values that are wrong anywhere, and defaults that are dangerous in production."""
+    server = settings.server
+    if server.environment not in ENVIRONMENTS:
+        raise SettingsError(f"server.environment must be one of {', '.join(ENVIRONMENTS)}")
+    issuer = urlsplit(server.issuer)
+    if issuer.scheme not in {"http", "https"} or not issuer.hostname:
+        raise SettingsError("server.issuer must be an absolute http(s) URL")
+    if issuer.query or issuer.fragment:
+        raise SettingsError("server.issuer must not have a query or fragment")
+    pw = settings.passwords
+    for key in ("time_cost", "memory_cost_kib", "parallelism", "hash_workers", "max_length"):
+        if getattr(pw, key) < 1:
+            raise SettingsError(f"passwords.{key} must be at least 1")
+    if pw.max_length < 64:
+        raise SettingsError("passwords.max_length must allow at least 64 characters")
+    for section in (settings.session, settings.throttle):
+        for f in dataclasses.fields(section):
+            if getattr(section, f.name) < 1:
+                raise SettingsError(f"{type(section).__name__}.{f.name} must be at least 1")
+    if settings.i18n.default_locale not in {"fr", "en"}:
+        raise SettingsError("i18n.default_locale must be fr or en")
+    if not settings.is_production:
+        return
+    if server.secret_key.strip().lower() in KNOWN_WEAK_SECRETS or len(server.secret_key) < 32:
+        raise SettingsError(
+            "server.secret_key must be set to a random value of 32+ characters in production "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    if issuer.scheme != "https" and not _is_loopback(issuer.hostname):
+        raise SettingsError("server.issuer must use https in production")
+    if pw.memory_cost_kib < OWASP_MIN_MEMORY_KIB or pw.time_cost < OWASP_MIN_TIME_COST:
+        raise SettingsError(
+            "passwords: argon2id parameters below OWASP's minimum (m=19456 KiB, t=2) "
+            "are allowed in tests only"
+        )
