@@ -86,7 +86,23 @@ def emit(data: Any, as_json: bool, text: Callable[[], None]) -> None:
         text()
 
 
-@click.group()
+class IdpGroup(click.Group):
+    """Turns every usage, settings or domain error into one line on stderr and status 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(*args, **kwargs)
+        except click.exceptions.Abort:
+            click.echo("idp: aborted", err=True)
+        except click.ClickException as exc:
+            click.echo(f"idp: error: {exc.format_message()}", err=True)
+        except SettingsError as exc:
+            click.echo(f"idp: error: settings: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+@click.group(cls=IdpGroup)
 @click.option("--config", "config", envvar="IDP_CONFIG", type=click.Path(dir_okay=False), help="Settings file (TOML).")
 @click.pass_context
 def cli(click_ctx: click.Context, config: str | None) -> None:
@@ -328,14 +344,4 @@ def users_set_password(ctx: Context, login: str, password_stdin: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    try:
-        cli.main(args=argv, prog_name="idp", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("idp: aborted", err=True)
-        sys.exit(EXIT_USAGE)
-    except click.ClickException as exc:
-        click.echo(f"idp: error: {exc.format_message()}", err=True)
-        sys.exit(EXIT_USAGE)
-    except SettingsError as exc:
-        click.echo(f"idp: error: settings: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+    cli.main(args=argv, prog_name="idp")

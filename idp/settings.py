@@ -178,6 +178,12 @@ def build(data: Mapping[str, Any]) -> Settings:
             raise SettingsError(f"unknown key {name}.{sorted(extra)[0]}")
         values = {k: _coerce(v, hints[k], f"{name}.{k}") for k, v in raw.items()}
         built[name] = cls(**values)
+    database = built["database"]
+    url = database.url
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            # psycopg 3 is the driver we ship; plain URLs would ask SQLAlchemy for psycopg2.
+            built["database"] = dataclasses.replace(database, url="postgresql+psycopg://" + url[len(prefix):])
     settings = Settings(**built)
     validate(settings)
     return settings

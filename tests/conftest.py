@@ -1,0 +1,159 @@
+"""Fixtures: settings, a migrated database (SQLite or PostgreSQL), app, client, runner, auth.
+
+The database comes from IDP_TEST_DATABASE_URL (PostgreSQL in the second pass of `make test`);
+each run gets its own PostgreSQL schema, so runs never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+
+from idp import create_app
+from idp import database
+from idp.extensions import db
+from idp.settings import Settings
+from idp.settings import build
+from tests import factories
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+SECRET = "test-secret-" + "x" * 40
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("IDP_TEST_DATABASE_URL", "").strip()
+    if not url:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'idp.sqlite3'}"
+        return
+    url = re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", url)
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = sa.create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def make_settings(database_url: str, keys_dir: Path, **sections: dict[str, Any]) -> Settings:
+    data: dict[str, dict[str, Any]] = {
+        "server": {"environment": "test", "secret_key": SECRET, "keys_dir": str(keys_dir)},
+        "database": {"url": database_url},
+        # Cheap argon2 for speed; production refuses these (tests check that too).
+        "passwords": {"time_cost": 1, "memory_cost_kib": 1024, "parallelism": 1, "hash_workers": 2},
+        "logging": {"level": "WARNING"},
+    }
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    return build(data)
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    app = create_app(make_settings(database_url, tmp_path_factory.mktemp("keys")))
+    with app.app_context():
+        database.upgrade()
+        db.engine.dispose()
+    return database_url
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, dict[str, Any]]:
+    """Override in a test module to change settings for its app."""
+    return {}
+
+
+@pytest.fixture
+def settings(migrated: str, tmp_path: Path, settings_overrides: dict[str, dict[str, Any]]) -> Settings:
+    return make_settings(migrated, tmp_path / "keys", **settings_overrides)
+
+
+def _empty_tables() -> None:
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    app = create_app(settings)
+    with app.app_context():
+        _empty_tables()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    app.extensions["idp.hasher"].close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def csrf_token(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+class AuthActions:
+    """Drive the login form like a browser: fetch the page, post it with its CSRF token."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def login(self, login: str, password: str, lang: str = "en", **extra: str) -> Any:
+        page = self.client.get("/login", headers={"Accept-Language": lang})
+        data = {"csrf_token": csrf_token(page.text), "login": login, "password": password, **extra}
+        return self.client.post("/login", data=data, headers={"Accept-Language": lang})
+
+    def logout(self) -> Any:
+        page = self.client.get("/logout")
+        return self.client.post("/logout", data={"csrf_token": csrf_token(page.text)})
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)
+
+
+@pytest.fixture
+def paul(app: Flask) -> factories.Person:
+    """The demo referent, with a known password, on a fresh contract."""
+    with app.app_context():
+        return factories.contract_with_referent()
+
+
+@pytest.fixture
+def config_file(settings: Settings, tmp_path: Path) -> Path:
+    """The test settings as a TOML file, for the command line."""
+    lines = []
+    for section, values in settings.__dict__.items():
+        lines.append(f"[{section}]")
+        for key, value in values.__dict__.items():
+            lines.append(f"{key} = {json.dumps(value)}")
+    path = tmp_path / "config.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()

@@ -1,0 +1,53 @@
+"""Directory factories built through the real service functions (no shortcuts past rules)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from idp.directory import service
+from idp.extensions import db
+
+PASSWORD = "Strong#Pass-2026"
+
+
+@dataclass(frozen=True)
+class Person:
+    login: str
+    email: str
+    password: str
+    account_id: int
+
+
+def identity(login: str, **overrides: str) -> service.Identity:
+    fields = {
+        "login": login,
+        "email": f"{login}@example.test",
+        "first_name": login.split(".")[0].title(),
+        "last_name": "Dupont",
+        "landline": "01 02 03 04 05",
+    }
+    fields.update(overrides)
+    return service.Identity(**fields)  # type: ignore[arg-type]
+
+
+def contract_with_referent(
+    contract_id: str = "OCB0000124", login: str = "paul.dupont", password: str | None = PASSWORD
+) -> Person:
+    contract, result = service.create_contract(
+        contract_id=contract_id, name="SL_Prod", offer="flexible-engine",
+        company_name="ACME", referent=identity(login),
+    )
+    account = result.membership.account
+    if password:
+        service.set_password(account, password)
+    db.session.commit()
+    return Person(account.login, account.email, password or "", account.id)
+
+
+def member(contract_id: str, login: str, password: str | None = PASSWORD, **kw: object) -> Person:
+    result = service.add_member(contract_id, identity(login), **kw)  # type: ignore[arg-type]
+    account = result.membership.account
+    if password:
+        service.set_password(account, password)
+    db.session.commit()
+    return Person(account.login, account.email, password or "", account.id)
