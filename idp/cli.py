@@ -184,39 +184,22 @@ def contracts() -> None:
 def contracts_create(ctx: Context, contract_id: str, as_json: bool, **o: Any) -> None:
     """Create a contract and its referent (reused if the email has an account)."""
     from idp.directory import service
-    from idp.directory.models import Contract
-    from idp.extensions import db
 
     identity = service.Identity(
         login=o["referent_login"], email=o["referent_email"], first_name=o["referent_first_name"],
         last_name=o["referent_last_name"], landline=o["referent_phone"], mobile=o["referent_mobile"],
         language=o["referent_language"],
     )
-    existing = db.session.get(Contract, contract_id)
-    if existing is not None and _same_contract(existing, o, identity):
-        created = False
-        referent = existing.referent
-    else:
-        contract, result = service.create_contract(
-            contract_id=contract_id, name=o["name"], offer=o["offer"], company_name=o["company"],
-            platform_id=o["platform_id"], siret=o["siret"], referent=identity,
-        )
-        created = True
-        referent = result.membership.account
+    contract, result = service.create_contract(
+        contract_id=contract_id, name=o["name"], offer=o["offer"], company_name=o["company"],
+        platform_id=o["platform_id"], siret=o["siret"], referent=identity, exist_ok=True,
+    )
+    created = result is not None
+    referent = contract.referent
     data = {"id": contract_id, "created": created, "referent": referent.login}
     emit(data, as_json, lambda: click.echo(
         f"contract {contract_id} {'created' if created else 'already exists'}; referent {referent.login}"
     ))
-
-
-def _same_contract(contract: Any, o: dict[str, Any], referent: Any) -> bool:
-    """Re-running the same create is a no-op; anything different is a conflict."""
-    return (
-        contract.name == o["name"].strip()
-        and contract.offer == o["offer"]
-        and contract.company_name == o["company"].strip()
-        and contract.referent.email_canonical == referent.email.strip().casefold()
-    )
 
 
 @contracts.command("list")

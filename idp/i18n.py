@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask import current_app
+from flask import has_request_context
 from flask import redirect
 from flask import request
 from flask.typing import ResponseReturnValue
@@ -20,6 +21,8 @@ bp = Blueprint("i18n", __name__)
 
 
 def select_locale() -> str:
+    if not has_request_context():  # command line, workers: the default language
+        return current_app.config["IDP_SETTINGS"].i18n.default_locale
     session = sessions.current()
     if session is not None:
         return session.account.language

@@ -154,8 +154,13 @@ def create_contract(
     referent: Identity,
     platform_id: str | None = None,
     siret: str | None = None,
-) -> tuple[Contract, AddResult]:
-    """Create a contract with its referent, who gets the referent roles of SPEC §2."""
+    exist_ok: bool = False,
+) -> tuple[Contract, AddResult | None]:
+    """Create a contract with its referent, who gets the referent roles of SPEC §2.
+
+    With ``exist_ok``, asking again for the same contract is a no-op (result None);
+    a contract of that id with other data is still a conflict.
+    """
     if not CONTRACT_RE.fullmatch(contract_id):
         raise ValidationError("company account must be OCB followed by 7 digits, e.g. OCB0000124")
     if offer not in {o.value for o in Offer}:
@@ -165,8 +170,17 @@ def create_contract(
     if siret is not None and not SIRET_RE.fullmatch(siret):
         raise ValidationError("SIRET must be 14 digits")
     referent = validate_identity(referent)
-    if db.session.get(Contract, contract_id) is not None:
-        raise Conflict(f"contract {contract_id} already exists")
+    existing = db.session.get(Contract, contract_id)
+    if existing is not None:
+        same = (
+            existing.name == name.strip()
+            and existing.offer == offer
+            and existing.company_name == company_name.strip()
+            and existing.referent.email_canonical == canonical_email(referent.email)
+        )
+        if exist_ok and same:
+            return existing, None
+        raise Conflict(f"contract {contract_id} already exists with other details")
     account, created, ignored = _account_for(referent)
     contract = Contract(
         id=contract_id,

@@ -1,0 +1,170 @@
+"""The `idp` command line: happy paths, idempotence, and every error path (exit 2, no change)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from sqlalchemy import func
+from sqlalchemy import select
+
+from idp.audit import AuditEvent
+from idp.cli import cli
+from idp.directory.models import Account
+from idp.directory.models import Contract
+from idp.directory.models import Membership
+from idp.extensions import db
+
+CONTRACT = [
+    "contracts", "create", "--id", "OCB0000124", "--name", "SL_Prod", "--offer", "flexible-engine",
+    "--company", "ORANGE CLOUD FOR BUSINESS", "--referent-login", "paul.dupont",
+    "--referent-email", "paul.dupont@orangecloud.com", "--referent-first-name", "Paul",
+    "--referent-last-name", "Dupont", "--referent-phone", "0101010101",
+]
+USER = ["users", "add", "--contract", "OCB0000124", "--login", "julie.dupont", "--email",
+        "julie.dupont@orangecloud.com", "--first-name", "Julie", "--last-name", "Dupont", "--landline", "0101010101"]
+
+
+@pytest.fixture
+def idp(runner: CliRunner, config_file: Path):  # type: ignore[no-untyped-def]
+    def run(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+        return runner.invoke(cli, ["--config", str(config_file), *args], input=input)
+
+    return run
+
+
+def _snapshot(app: Flask) -> tuple[int, ...]:
+    with app.app_context():
+        counts = tuple(
+            db.session.scalar(select(func.count()).select_from(model))
+            for model in (Account, Contract, Membership, AuditEvent)
+        )
+        hashes = tuple(db.session.scalars(select(Account.password_hash).order_by(Account.id)))
+        db.session.remove()
+        return counts + (hash(hashes),)
+
+
+def test_create_contract_add_users_and_list(idp, app: Flask) -> None:  # type: ignore[no-untyped-def]
+    result = idp(*CONTRACT, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"id": "OCB0000124", "created": True, "referent": "paul.dupont"}
+    again = idp(*CONTRACT)
+    assert again.exit_code == 0 and "already exists" in again.output
+    added = idp(*USER, "--role", "invoices=visitor", "--role", "services=manager", "--console-role", "guest")
+    assert added.exit_code == 0, added.output
+    listed = json.loads(idp("users", "list", "--contract", "OCB0000124", "--json").output)
+    by_login = {u["login"]: u for u in listed}
+    assert by_login["paul.dupont"]["referent"] is True
+    assert by_login["paul.dupont"]["roles"]["users"] == "manager"
+    assert by_login["paul.dupont"]["console_roles"] == ["admin"]
+    julie = by_login["julie.dupont"]
+    assert julie["roles"] == {"contract": "manager", "dashboard": "visitor", "orders": "none", "subscriptions": "none",
+                              "services": "manager", "invoices": "visitor", "support": "none", "users": "none"}
+    assert julie["console_roles"] == ["guest"] and julie["password_set"] is False
+    contracts = json.loads(idp("contracts", "list", "--json").output)
+    assert contracts[0]["id"] == "OCB0000124" and contracts[0]["members"] == 2
+
+
+def test_same_email_reuses_the_identity_and_says_so(idp, app: Flask) -> None:  # type: ignore[no-untyped-def]
+    idp(*CONTRACT)
+    second = [a.replace("OCB0000124", "OCB0000412") for a in CONTRACT]
+    second[second.index("SL_Prod")] = "SI_qualif"
+    assert idp(*second).exit_code == 0
+    result = idp(*USER, "--json")
+    other = [a.replace("OCB0000124", "OCB0000412").replace("julie.dupont", "julie.other") for a in USER]
+    other[other.index("--email") + 1] = "JULIE.DUPONT@orangecloud.com"
+    reused = idp(*other, "--json")
+    assert reused.exit_code == 0, reused.output
+    data = json.loads(reused.stdout)
+    assert data == {"login": "julie.dupont", "contract": "OCB0000412", "account_created": False, "login_ignored": True}
+    assert json.loads(result.output)["account_created"] is True
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Account)) == 2  # paul and julie
+
+
+def test_set_password_from_stdin_applies_the_policy(idp, app: Flask) -> None:  # type: ignore[no-untyped-def]
+    idp(*CONTRACT)
+    ok = idp("users", "set-password", "paul.dupont", "--password-stdin", input="Strong#Pass-2026\n")
+    assert ok.exit_code == 0, ok.output
+    with app.app_context():
+        assert db.session.scalar(select(Account.password_hash)).startswith("$argon2id$")
+
+
+def test_init_is_idempotent(idp) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(2):
+        result = idp("init", "--json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output)["database"] == "ready"
+
+
+def test_demo_loads_once(idp, app: Flask) -> None:  # type: ignore[no-untyped-def]
+    first = json.loads(idp("demo", "--json").output)
+    assert first["loaded"] is True and first["login"] == "paul.dupont"
+    assert json.loads(idp("demo", "--json").output)["loaded"] is False
+    with app.app_context():
+        assert {c.id for c in db.session.scalars(select(Contract))} == {"OCB0000124", "OCB0000412"}
+        paul = db.session.scalar(select(Account).where(Account.login == "paul.dupont"))
+        assert {m.contract_id for m in paul.memberships} == {"OCB0000124", "OCB0000412"}
+
+
+ERRORS = [
+    (["contracts", "create", "--id", "OCB124"], "Missing option"),
+    ([*CONTRACT[:3], "ocb0000124", *CONTRACT[4:]], "OCB followed by 7 digits"),
+    ([*CONTRACT[:7], "open-stack", *CONTRACT[8:]], "offer must be one of"),
+    ([*CONTRACT[:11], "paul", *CONTRACT[12:]], "login must be 8 to 64"),
+    ([*CONTRACT[:11], "paul.düpont", *CONTRACT[12:]], "login must be 8 to 64"),
+    ([*CONTRACT[:13], "not-an-email", *CONTRACT[14:]], "invalid email"),
+    (CONTRACT[:-2], "landline or a mobile"),
+    ([*USER[:3], "OCB0000999", *USER[4:]], "no contract OCB0000999"),
+    ([*USER, "--role", "invoices"], "SECTION=LEVEL"),
+    ([*USER, "--role", "billing=manager"], "unknown section"),
+    ([*USER, "--role", "dashboard=manager"], "takes one of"),
+    ([*USER, "--console-role", "root"], "unknown console role"),
+    ([*USER[:5], "paul.dupont", "--email", "other@orangecloud.com", *USER[8:]], "already taken"),
+    ([*USER[:5], "paul.dupont", "--email", "PAUL.DUPONT@orangecloud.com", *USER[8:]], "already a member"),
+    (["users", "list", "--contract", "OCB0000999"], "no contract"),
+    (["users", "set-password", "nobody.here", "--password-stdin"], "no account"),
+    (["users", "set-password", "paul.dupont", "--password-stdin"], "password refused"),
+    (["contracts", "frobnicate"], "No such command"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), ERRORS, ids=[m for _, m in ERRORS])
+def test_errors_exit_2_with_one_line_and_change_nothing(idp, app: Flask, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    assert idp(*CONTRACT).exit_code == 0
+    before = _snapshot(app)
+    stdin = "password\n" if "set-password" in args else None
+    result = idp(*args, input=stdin)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("idp: error:") and message in lines[0], result.stderr
+    assert _snapshot(app) == before
+
+
+def test_existing_contract_with_other_data_is_a_conflict(idp, app: Flask) -> None:  # type: ignore[no-untyped-def]
+    idp(*CONTRACT)
+    before = _snapshot(app)
+    changed = [*CONTRACT[:5], "Other_Name", *CONTRACT[6:]]
+    result = idp(*changed)
+    assert result.exit_code == 2 and "already exists with other details" in result.stderr
+    assert _snapshot(app) == before
+
+
+def test_bad_settings_file_exits_2(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[server]\nenvironment = 'staging'\n")
+    result = runner.invoke(cli, ["--config", str(path), "contracts", "list"])
+    assert result.exit_code == 2 and result.stderr.startswith("idp: error: settings:")
+
+
+def test_demo_is_refused_in_production(runner: CliRunner, tmp_path: Path, migrated: str) -> None:
+    path = tmp_path / "prod.toml"
+    path.write_text(
+        f'[server]\nenvironment = "production"\nsecret_key = "{"s" * 48}"\nissuer = "https://idp.example.com"\n'
+        f'keys_dir = "{tmp_path}"\n[database]\nurl = "{migrated}"\n'
+    )
+    result = runner.invoke(cli, ["--config", str(path), "demo"])
+    assert result.exit_code == 2 and "refused in production" in result.stderr
