@@ -1,0 +1,95 @@
+"""Directory rules of SPEC §2: identities, referents, roles, console groups."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from idp.directory import service
+from idp.directory.models import Account
+from idp.directory.models import Membership
+from idp.directory.roles import SECTIONS
+from idp.directory.roles import Level
+from idp.errors import Conflict
+from idp.errors import ValidationError
+from idp.extensions import db
+from tests import factories
+
+
+@pytest.fixture
+def ctx(app: Flask):  # type: ignore[no-untyped-def]
+    with app.app_context():
+        factories.contract_with_referent()
+        yield
+        db.session.rollback()
+
+
+def test_referent_gets_the_referent_roles(ctx) -> None:  # type: ignore[no-untyped-def]
+    m = db.session.scalars(select(Membership)).one()
+    assert m.section_roles() == {name: s.referent for name, s in SECTIONS.items()}
+    assert m.console_role_names == ["admin"] and m.is_console_user
+
+
+def test_new_member_gets_the_defaults(ctx) -> None:  # type: ignore[no-untyped-def]
+    result = service.add_member("OCB0000124", factories.identity("julie.dupont"))
+    assert result.membership.section_roles() == {name: s.default for name, s in SECTIONS.items()}
+    assert not result.membership.is_console_user
+
+
+def test_referent_can_never_be_removed(ctx) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValidationError, match="referent"):
+        service.remove_member("OCB0000124", "paul.dupont")
+    service.add_member("OCB0000124", factories.identity("julie.dupont"))
+    service.remove_member("OCB0000124", "julie.dupont")
+    db.session.flush()
+    assert db.session.scalar(select(func.count()).select_from(Membership)) == 1
+
+
+def test_email_is_unique_whatever_its_case(ctx) -> None:  # type: ignore[no-untyped-def]
+    result = service.add_member("OCB0000124", factories.identity("julie.dupont", email="Julie@Example.test"))
+    service.create_contract(contract_id="OCB0000412", name="SI_qualif", offer="flexible-computing-advanced",
+                            company_name="ACME", referent=factories.identity("paul.dupont"))
+    again = service.add_member("OCB0000412", factories.identity("julie.other", email="JULIE@example.TEST"))
+    assert again.membership.account_id == result.membership.account_id
+    assert again.login_ignored and again.notes
+
+
+def test_login_is_unique_whatever_its_case(ctx) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(Conflict):
+        service.add_member("OCB0000124", factories.identity("PAUL.DUPONT", email="other@example.test"))
+
+
+@pytest.mark.parametrize("login", ["short", "x" * 65, "jean dupont", "élodie.dupont", "paul+1@x", "a/b/c/d/e"])
+def test_login_rules(ctx, login: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValidationError):
+        service.add_member("OCB0000124", factories.identity(login, email="x@example.test"))
+
+
+def test_custom_console_groups_are_per_contract(ctx) -> None:  # type: ignore[no-untyped-def]
+    service.add_console_group("OCB0000124", "network-ops")
+    result = service.add_member("OCB0000124", factories.identity("julie.dupont"), console_roles=["network-ops", "guest"])
+    assert result.membership.console_role_names == ["guest", "network-ops"]
+    service.create_contract(contract_id="OCB0000412", name="SI_qualif", offer="flexible-computing-advanced",
+                            company_name="ACME", referent=factories.identity("paul.dupont"))
+    with pytest.raises(ValidationError, match="unknown console role"):
+        service.add_member("OCB0000412", factories.identity("julie.dupont"), console_roles=["network-ops"])
+    with pytest.raises(ValidationError):
+        service.add_console_group("OCB0000124", "admin")
+
+
+def test_database_refuses_a_role_outside_the_table(ctx) -> None:  # type: ignore[no-untyped-def]
+    m = db.session.scalars(select(Membership)).one()
+    m.role_dashboard = Level.MANAGER.value  # dashboard offers none/visitor only
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+
+
+def test_database_requires_a_phone(ctx) -> None:  # type: ignore[no-untyped-def]
+    account = db.session.scalars(select(Account)).one()
+    account.landline = None
+    account.mobile = None
+    with pytest.raises(IntegrityError):
+        db.session.flush()
