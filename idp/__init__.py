@@ -56,6 +56,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=3600,
         WTF_CSRF_SSL_STRICT=secure,
+        # Our forms carry their own translated messages; WTForms would reload its catalogs per form.
+        WTF_I18N_ENABLED=False,
         MAX_CONTENT_LENGTH=64 * 1024,
         BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "idp" / "translations"),
         BABEL_DEFAULT_LOCALE=settings.i18n.default_locale,

@@ -49,6 +49,13 @@ class Limit:
     lockout: timedelta
 
 
+@dataclass(frozen=True)
+class ThrottleState:
+    locked_until: datetime | None
+    # True when the login has a counter row, i.e. a success has something to clear.
+    login_has_failures: bool
+
+
 class LoginThrottle:
     def __init__(self, settings: ThrottleSettings, secret: str) -> None:
         self._secret = secret.encode()
@@ -67,15 +74,16 @@ class LoginThrottle:
         digest = hmac.new(self._secret, login.casefold().encode(), hashlib.sha256).hexdigest()[:40]
         return {f"login:{digest}": self.account, f"addr:{address or 'unknown'}": self.address}
 
-    def locked_until(self, login: str, address: str | None) -> datetime | None:
-        """When the latest lock on this login or address ends, or None if none holds now."""
+    def check(self, login: str, address: str | None) -> ThrottleState:
+        """Read both counters in one query: is a lock in force, are failures on record?"""
         now = clock.now()
-        keys = list(self.keys(login, address))
+        keys = self.keys(login, address)
         rows = db.session.execute(
-            select(ThrottleCounter.locked_until).where(ThrottleCounter.key.in_(keys))
-        ).scalars()
-        active = [until for until in rows if until is not None and until > now]
-        return max(active, default=None)
+            select(ThrottleCounter.key, ThrottleCounter.locked_until).where(ThrottleCounter.key.in_(list(keys)))
+        ).all()
+        active = [until for _, until in rows if until is not None and until > now]
+        login_key = next(iter(keys))
+        return ThrottleState(max(active, default=None), any(key == login_key for key, _ in rows))
 
     def fail(self, login: str, address: str | None) -> bool:
         """Count a failure on every key; return True if this failure locked one of them."""

@@ -55,11 +55,11 @@ def authenticate(login: str, password: str) -> Account:
     key = canonical_login(login)
     address = request.remote_addr
 
-    until = throttle.locked_until(key, address)
-    if until is not None:
+    state = throttle.check(key, address)
+    if state.locked_until is not None:
         audit.record(audit.EventTag.LOGIN_LOCKED, None, subject=audit.subject_hash(key))
         db.session.commit()
-        raise LoginLocked(until)
+        raise LoginLocked(state.locked_until)
 
     account = db.session.scalar(select(Account).where(Account.login_canonical == key))
     usable = account is not None and account.is_active
@@ -78,7 +78,8 @@ def authenticate(login: str, password: str) -> Account:
         raise InvalidCredentials()
 
     assert account is not None and stored is not None
-    throttle.succeed(key)
+    if state.login_has_failures:
+        throttle.succeed(key)
     if hasher.needs_rehash(stored):
         account.password_hash = hasher.hash(password)
         audit.record(audit.EventTag.PASSWORD_REHASHED, account.id)

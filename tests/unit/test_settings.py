@@ -74,7 +74,10 @@ def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
         ({"secret_key": "short"}, {}, "secret_key"),
         ({"secret_key": GOOD_SECRET, "issuer": "http://idp.example.com"}, {}, "https"),
         ({"secret_key": GOOD_SECRET, "issuer": "https://idp.example.com"}, {"memory_cost_kib": 1024}, "test"),
-        ({"secret_key": GOOD_SECRET, "issuer": "https://idp.example.com"}, {"time_cost": 1}, "test"),
+        ({"secret_key": GOOD_SECRET, "issuer": "https://idp.example.com"},
+         {"time_cost": 1, "memory_cost_kib": 19456}, "test"),
+        ({"secret_key": GOOD_SECRET, "issuer": "https://idp.example.com"},
+         {"time_cost": 2, "memory_cost_kib": 12288}, "test"),
     ],
 )
 def test_production_refuses_unsafe_settings(server: dict, passwords: dict, message: str) -> None:
@@ -85,6 +88,10 @@ def test_production_refuses_unsafe_settings(server: dict, passwords: dict, messa
 def test_production_accepts_safe_settings() -> None:
     prod = s.build({"server": {"environment": "production", "secret_key": GOOD_SECRET, "issuer": "https://idp.example.com"}})
     assert prod.secure_cookies
+    owasp_t2 = s.build({"server": {"environment": "production", "secret_key": GOOD_SECRET,
+                                   "issuer": "https://idp.example.com"},
+                        "passwords": {"time_cost": 2, "memory_cost_kib": 19456}})
+    assert owasp_t2.passwords.time_cost == 2
     loopback = s.build({"server": {"environment": "production", "secret_key": GOOD_SECRET, "issuer": "http://127.0.0.1:5000"}})
     assert loopback.is_production
 
