@@ -16,7 +16,6 @@ Prints each round, then the medians and the ratio http/raw.
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import re
 import socket
@@ -34,6 +33,7 @@ import argon2
 ROOT = Path(__file__).resolve().parents[1]
 IDP = [sys.executable, "-m", "idp"]
 LOGINS = ["paul.dupont", "pierre.dupont", "sophie.dupont", "johanne.coleno", "jacques.dupont"]
+SEGMENTS = 4
 CSRF_RE = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
@@ -65,69 +65,135 @@ def raw_rate(params: argon2.Parameters, seconds: float, threads: int) -> float:
     return sum(counts) / (time.perf_counter() - start)
 
 
-def one_login(conn: http.client.HTTPConnection, login: str, password: str) -> bool:
-    conn.request("GET", "/login")
-    page = conn.getresponse()
-    body = page.read()
-    cookie = page.getheader("Set-Cookie", "").split(";", 1)[0]
+class Client:
+    """A lean HTTP/1.1 keep-alive client: the load generator shares the server's two cores,
+    so every millisecond it spends parsing is a millisecond taken from the server."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.sock: socket.socket | None = None
+        self.buf = b""
+
+    def _connect(self) -> socket.socket:
+        if self.sock is None:
+            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.buf = b""
+        return self.sock
+
+    def request(self, raw: bytes) -> tuple[int, bytes, bytes]:
+        """Send one request; return (status, head, body). Bounded: at most 1 MiB read."""
+        sock = self._connect()
+        sock.sendall(raw)
+        while b"\r\n\r\n" not in self.buf:
+            self._recv(sock)
+        head, _, rest = self.buf.partition(b"\r\n\r\n")
+        match = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+        length = int(match.group(1)) if match else 0
+        while len(rest) < length:
+            rest += self._recv(sock, keep=False)
+        body, self.buf = rest[:length], rest[length:]
+        if re.search(rb"(?i)\r\nconnection: *close", head):
+            self.close()
+        return int(head[9:12]), head, body
+
+    def _recv(self, sock: socket.socket, keep: bool = True) -> bytes:
+        chunk = sock.recv(65536)
+        if not chunk or len(self.buf) > 1 << 20:
+            self.close()
+            raise ConnectionError("server closed the connection")
+        if keep:
+            self.buf += chunk
+        return chunk
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        self.sock = None
+
+
+def one_login(client: Client, login: str, password: str) -> bool:
+    """GET the form (cookie + CSRF token), POST the credentials; True on 302 with a session."""
+    status, head, body = client.request(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    cookie = re.search(rb"(?i)\r\nset-cookie: *(idp_form=[^;]+)", head)
     token = CSRF_RE.search(body)
-    if page.status != 200 or not token or not cookie:
+    if status != 200 or not token or not cookie:
         return False
-    form = urlencode({"csrf_token": token.group(1).decode(), "login": login, "password": password})
-    conn.request("POST", "/login", body=form, headers={
-        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie,
-    })
-    answer = conn.getresponse()
-    answer.read()
-    return answer.status == 302 and "idp_session=" in (answer.getheader("Set-Cookie") or "")
+    form = urlencode({"csrf_token": token.group(1).decode(), "login": login, "password": password}).encode()
+    status, head, _ = client.request(
+        b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"Cookie: " + cookie.group(1) + b"\r\nContent-Length: " + str(len(form)).encode() + b"\r\n\r\n" + form
+    )
+    return status == 302 and b"idp_session=" in head
 
 
-def http_rate(port: int, password: str, seconds: float, clients: int) -> tuple[float, list[float], int]:
-    stop = threading.Event()
-    measuring = threading.Event()
-    done = [0] * clients
-    errors = [0] * clients
-    probe_ms: list[float] = []
+class Load:
+    """Clients logging in back to back on keep-alive connections, paused between segments."""
 
-    def client(i: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    def __init__(self, port: int, password: str, clients: int) -> None:
+        self.port, self.password = port, password
+        self.running = threading.Event()  # clients log in only while this is set
+        self.stop = threading.Event()
+        self.counting = False
+        self.done = 0
+        self.errors = 0
+        self.probe_ms: list[float] = []
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._client, args=(i,)) for i in range(clients)]
+        self.threads.append(threading.Thread(target=self._probe))
+        for t in self.threads:
+            t.start()
+
+    def _client(self, i: int) -> None:
+        conn = Client(self.port)
         login = LOGINS[i % len(LOGINS)]
-        for _ in range(1_000_000):  # bounded; the clock stops it long before
-            if stop.is_set():
+        for _ in range(1_000_000):  # bounded; stop() ends it long before
+            self.running.wait()
+            if self.stop.is_set():
                 break
-            ok = one_login(conn, login, password)
-            if measuring.is_set():
-                if ok:
-                    done[i] += 1
-                else:
-                    errors[i] += 1
+            try:
+                ok = one_login(conn, login, self.password)
+            except OSError:
+                ok = False
+                conn.close()
+            if self.counting:
+                with self.lock:
+                    self.done += ok
+                    self.errors += not ok
         conn.close()
 
-    def probe() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        while not stop.is_set():
+    def _probe(self) -> None:
+        conn = Client(self.port)
+        for _ in range(1_000_000):
+            self.running.wait()
+            if self.stop.is_set():
+                break
             t0 = time.perf_counter()
-            conn.request("GET", "/healthz")
-            conn.getresponse().read()
-            if measuring.is_set():
-                probe_ms.append((time.perf_counter() - t0) * 1000)
+            conn.request(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            if self.counting:
+                self.probe_ms.append((time.perf_counter() - t0) * 1000)
             time.sleep(0.02)
         conn.close()
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    threads.append(threading.Thread(target=probe))
-    for t in threads:
-        t.start()
-    time.sleep(2)  # warm-up: connections open, caches filled
-    measuring.set()
-    start = time.perf_counter()
-    time.sleep(seconds)
-    measuring.clear()
-    elapsed = time.perf_counter() - start
-    stop.set()
-    for t in threads:
-        t.join(60)
-    return sum(done) / elapsed, probe_ms, sum(errors)
+    def segment(self, seconds: float) -> float:
+        """Run the clients for ``seconds`` (after a short ramp-up); return logins per second."""
+        self.running.set()
+        time.sleep(0.5)
+        before = self.done
+        self.counting = True
+        start = time.perf_counter()
+        time.sleep(seconds)
+        self.counting = False
+        elapsed = time.perf_counter() - start
+        self.running.clear()
+        time.sleep(0.5)  # let requests in flight finish before anything else is timed
+        return (self.done - before) / elapsed
+
+    def close(self) -> None:
+        self.stop.set()
+        self.running.set()
+        for t in self.threads:
+            t.join(60)
 
 
 def main() -> None:
@@ -168,7 +234,7 @@ def main() -> None:
                 except OSError:
                     time.sleep(0.1)
             # Warm up before measuring anything: workers booted, connections and caches made.
-            warm = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            warm = Client(port)
             for _ in range(10 * args.workers):
                 if not one_login(warm, LOGINS[0], DEMO_PASSWORD):
                     raise SystemExit("warm-up login failed: is the demo data loaded?")
@@ -177,19 +243,28 @@ def main() -> None:
             print(f"argon2id m={pw.memory_cost_kib} KiB t={pw.time_cost} p={pw.parallelism}; "
                   f"{cores} cores; gunicorn {args.workers} workers x {settings.server.threads} threads, "
                   f"hash_workers={pw.hash_workers}/process; {args.clients} clients; {args.seconds:.0f} s per run")
-            raws, https, probes = [], [], []
-            for n in range(1, args.rounds + 1):
-                raw = raw_rate(params, args.seconds, cores)
-                rate, probe_ms, errors = http_rate(port, DEMO_PASSWORD, args.seconds, args.clients)
-                p50 = statistics.median(probe_ms) if probe_ms else float("nan")
-                raws.append(raw)
-                https.append(rate)
-                probes.append(p50)
-                print(f"round {n}: raw argon2id {raw:6.1f}/s   HTTP logins {rate:6.1f}/s   "
-                      f"ratio {rate / raw:5.1%}   /healthz p50 under load {p50:5.1f} ms   errors {errors}")
-            raw, rate = statistics.median(raws), statistics.median(https)
-            print(f"median: raw argon2id {raw:.1f}/s, HTTP logins {rate:.1f}/s, ratio {rate / raw:.1%}, "
-                  f"/healthz p50 under load {statistics.median(probes):.1f} ms")
+            load = Load(port, DEMO_PASSWORD, args.clients)
+            rows = []
+            try:
+                for n in range(1, args.rounds + 1):
+                    # Alternate short raw and HTTP segments so that drift of a shared machine
+                    # weighs on both sides of the ratio alike.
+                    part = args.seconds / SEGMENTS
+                    raws, https = [], []
+                    for _ in range(SEGMENTS):
+                        raws.append(raw_rate(params, part, cores))
+                        https.append(load.segment(part))
+                    raw, http = statistics.fmean(raws), statistics.fmean(https)
+                    p50 = statistics.median(load.probe_ms) if load.probe_ms else float("nan")
+                    load.probe_ms.clear()
+                    rows.append((raw, http, http / raw, p50))
+                    print(f"round {n}: raw argon2id {raw:6.1f}/s   HTTP logins {http:6.1f}/s   "
+                          f"ratio {http / raw:5.1%}   /healthz p50 under load {p50:5.1f} ms   errors {load.errors}")
+            finally:
+                load.close()
+            med = [statistics.median(col) for col in zip(*rows)]
+            print(f"median of {len(rows)}: raw argon2id {med[0]:.1f}/s, HTTP logins {med[1]:.1f}/s, "
+                  f"ratio {med[2]:.1%}, /healthz p50 under load {med[3]:.1f} ms")
         finally:
             server.terminate()
             server.wait(15)

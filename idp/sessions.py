@@ -73,17 +73,19 @@ def open_session(account: Account) -> str:
     settings: Settings = current_app.config["IDP_SETTINGS"]
     now = clock.now()
     token = secrets.token_urlsafe(32)
-    db.session.add(
-        SsoSession(
-            id_hash=_hash(token),
-            account_id=account.id,
-            created_at=now,
-            auth_time=now,
-            last_seen_at=now,
-            expires_at=now + timedelta(seconds=settings.session.absolute_timeout_seconds),
-            ip=request.remote_addr,
-            user_agent=(request.user_agent.string or "")[:256] or None,
-        )
+    db.session.execute(
+        SsoSession.__table__.insert(),
+        {
+            "id_hash": _hash(token),
+            "account_id": account.id,
+            "created_at": now,
+            "auth_time": now,
+            "last_seen_at": now,
+            "expires_at": now + timedelta(seconds=settings.session.absolute_timeout_seconds),
+            "ended_at": None,
+            "ip": request.remote_addr,
+            "user_agent": (request.user_agent.string or "")[:256] or None,
+        },
     )
     g.sso_cookie = token
     g.sso_session = None

@@ -18,6 +18,7 @@ from flask import url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from idp import audit
 from idp import sessions
@@ -39,7 +40,7 @@ SIGNED_OUT = _l("You are signed out.")
 def login() -> ResponseReturnValue:
     form = LoginForm()
     target = safe_next(form.next.data or request.args.get("next"))
-    if sessions.current() is not None and request.method == "GET":
+    if request.method == "GET" and sessions.current() is not None:
         return redirect(target)
     status = 200
     error = None
@@ -88,7 +89,10 @@ def home() -> ResponseReturnValue:
     if current is None:
         return redirect(url_for("selfservice.login", next=request.path))
     memberships = db.session.scalars(
-        select(Membership).where(Membership.account_id == current.account_id).order_by(Membership.contract_id)
+        select(Membership)
+        .where(Membership.account_id == current.account_id)
+        .options(selectinload(Membership.contract), selectinload(Membership.console_roles))
+        .order_by(Membership.contract_id)
     ).all()
     return render_template(
         "selfservice/home.html", account=current.account, memberships=memberships, logout_form=LogoutForm()
