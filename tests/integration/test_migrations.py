@@ -58,10 +58,13 @@ def test_upgrade_from_empty_then_downgrade(empty_url: str, tmp_path: Path) -> No
         db.engine.dispose()
 
 
-def test_sqlite_runs_in_wal_mode(migrated: str, app) -> None:  # type: ignore[no-untyped-def]
-    with app.app_context():
-        if db.engine.dialect.name != "sqlite":
-            pytest.skip("WAL is a SQLite setting")  # the PostgreSQL pass runs the test above instead
-        with db.engine.connect() as conn:
+def test_database_is_set_up_for_concurrent_processes(migrated: str, app) -> None:  # type: ignore[no-untyped-def]
+    """SQLite: WAL (readers beside one writer), foreign keys, a busy timeout; PostgreSQL: psycopg 3."""
+    with app.app_context(), db.engine.connect() as conn:
+        if db.engine.dialect.name == "sqlite":
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+        else:
+            assert db.engine.dialect.driver == "psycopg"
+            assert conn.exec_driver_sql("SHOW transaction_isolation").scalar() == "read committed"
