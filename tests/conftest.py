@@ -6,6 +6,7 @@ each run gets its own PostgreSQL schema, so runs never see each other's rows.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -31,24 +32,31 @@ CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 SECRET = "test-secret-" + "x" * 40
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextlib.contextmanager
+def fresh_database(directory: Path, prefix: str = "t") -> Iterator[str]:
+    """An empty database of the kind this run tests: a SQLite file, or a PostgreSQL schema of
+    its own (from IDP_TEST_DATABASE_URL) dropped afterwards, so runs never see each other."""
     url = os.environ.get("IDP_TEST_DATABASE_URL", "").strip()
     if not url:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'idp.sqlite3'}"
+        yield f"sqlite:///{directory / f'{prefix}.sqlite3'}"
         return
     url = re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", url)
-    schema = f"t_{secrets.token_hex(6)}"
+    schema = f"{prefix}_{secrets.token_hex(6)}"
     admin = sa.create_engine(url)
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in url else "?"
     try:
-        yield f"{url}{sep}options=-csearch_path%3D{schema}"
+        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
     finally:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with fresh_database(tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 def make_settings(database_url: str, keys_dir: Path, **sections: dict[str, Any]) -> Settings:

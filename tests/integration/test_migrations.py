@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import re
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,27 +14,14 @@ from idp import create_app
 from idp import database
 from idp.extensions import db
 from idp.models import metadata
+from tests.conftest import fresh_database
 from tests.conftest import make_settings
 
 
 @pytest.fixture
 def empty_url(tmp_path: Path) -> Iterator[str]:
-    """A brand-new empty database of the kind this run tests (SQLite or PostgreSQL)."""
-    url = os.environ.get("IDP_TEST_DATABASE_URL", "").strip()
-    if not url:
-        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
-        return
-    url = re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", url)
-    schema = f"m_{secrets.token_hex(6)}"
-    admin = sa.create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_database(tmp_path, prefix="m") as url:
+        yield url
 
 
 def test_upgrade_from_empty_then_downgrade(empty_url: str, tmp_path: Path) -> None:
