@@ -65,7 +65,9 @@ class Evaluation:
         return not self.unmet
 
     def messages(self, max_length: int = DEFAULT_MAX_LENGTH) -> list[str]:
-        return [str(MESSAGES[r]) % {"max": max_length} if r is Rule.MAX_LENGTH else str(MESSAGES[r]) for r in self.unmet]
+        """The unmet rules as sentences in the current language."""
+        return [str(MESSAGES[r]) % {"max": max_length} if r is Rule.MAX_LENGTH else str(MESSAGES[r])
+                for r in self.unmet]
 
 
 @functools.cache

@@ -62,8 +62,7 @@ def authenticate(login: str, password: str) -> Account:
         raise LoginLocked(state.locked_until)
 
     account = db.session.scalar(select(Account).where(Account.login_canonical == key))
-    usable = account is not None and account.is_active
-    stored = account.password_hash if usable and account else None
+    stored = account.password_hash if account is not None and account.is_active else None
     too_long = len(password) > settings.passwords.max_length
     ok = False if too_long else hasher.verify(stored, password)
     if not ok:
