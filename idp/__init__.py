@@ -28,10 +28,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     from idp.extensions import babel
     from idp.extensions import csrf
     from idp.extensions import db
+    from idp.mail import outbox
+    from idp.security import captcha
     from idp.security import headers
+    from idp.security.ratelimit import make_limiter
     from idp.security.passwords import PasswordHasher
     from idp.security.throttle import LoginThrottle
+    from idp.selfservice import account
+    from idp.selfservice import forgot_login
     from idp.selfservice import login
+    from idp.selfservice import password
 
     settings = settings or settings_module.load()
     observability.configure_logging(settings.logging)
@@ -78,12 +84,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.jinja_env.globals["get_locale"] = get_locale
     app.extensions["idp.hasher"] = PasswordHasher(settings.passwords)
     app.extensions["idp.throttle"] = LoginThrottle(settings.throttle, secret)
+    app.extensions["idp.ratelimit"] = make_limiter(settings.ratelimit.backend, settings.ratelimit.redis_url)
+    outbox.init_app(app, settings.mail)
     sessions.init_app(app, settings)
     headers.init_app(app)
     errors.register_error_handlers(app)
     app.register_blueprint(observability.bp)
     app.register_blueprint(i18n.bp)
-    app.register_blueprint(login.bp)
+    for blueprint in (login.bp, password.bp, forgot_login.bp, account.bp, captcha.bp):
+        app.register_blueprint(blueprint)
     return app
 
 

@@ -7,7 +7,11 @@ from idp.directory.models import Contract
 from idp.directory.models import Membership
 from idp.directory.models import MembershipConsoleRole
 from idp.extensions import db
+from idp.mail.outbox import OutboxMessage
+from idp.security.captcha import CaptchaChallenge
+from idp.security.ratelimit import RateCounter
 from idp.security.throttle import ThrottleCounter
+from idp.selfservice.flows import PasswordLink
 from idp.sessions import SsoSession
 
 metadata = db.metadata
@@ -15,10 +19,14 @@ metadata = db.metadata
 __all__ = [
     "Account",
     "AuditEvent",
+    "CaptchaChallenge",
     "ConsoleGroup",
     "Contract",
     "Membership",
     "MembershipConsoleRole",
+    "OutboxMessage",
+    "PasswordLink",
+    "RateCounter",
     "SsoSession",
     "ThrottleCounter",
     "metadata",

@@ -23,7 +23,10 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         # Built after the fork: each worker owns its connections and hashing threads.
         from idp import create_app
 
-        return create_app(self._settings)
+        app = create_app(self._settings)
+        if self._settings.mail.dispatch_in_process:
+            app.extensions["idp.mail"].start()
+        return app
 
 
 def run(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:

@@ -20,6 +20,7 @@ from flask import g
 from flask import request
 from sqlalchemy import ForeignKey
 from sqlalchemy import String
+from sqlalchemy import update
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -123,6 +124,18 @@ def end(session: SsoSession) -> None:
     session.ended_at = clock.now()
     g.sso_cookie = ""
     g.sso_session = None
+
+
+def end_all(account_id: int, keep: SsoSession | None = None) -> int:
+    """End every live session of an account (but ``keep``); return how many ended."""
+    stmt = (
+        update(SsoSession)
+        .where(SsoSession.account_id == account_id, SsoSession.ended_at.is_(None))
+        .values(ended_at=clock.now())
+    )
+    if keep is not None:
+        stmt = stmt.where(SsoSession.id_hash != keep.id_hash)
+    return db.session.execute(stmt).rowcount
 
 
 def _write_cookie(response: Response) -> Response:

@@ -94,6 +94,61 @@ class ThrottleSettings:
 
 
 @dataclass(frozen=True)
+class MailSettings:
+    # smtp | file | console
+    transport: str = "file"
+    from_address: str = "Espace Client Cloud <no-reply@localhost>"
+    # Where the file transport writes .eml files (relative to the working directory).
+    outbox_dir: str = "instance/mail"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    # none | starttls | tls
+    smtp_security: str = "none"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout_seconds: int = 10
+    # Send from the web processes right after commit (false: only `idp worker` sends).
+    dispatch_in_process: bool = True
+    # Poll for due messages this often (also picks up messages left by a crash).
+    poll_seconds: int = 5
+    retry_base_seconds: int = 10
+    retry_max_seconds: int = 3600
+    # A claimed message not marked sent after this long is claimed again.
+    claim_seconds: int = 60
+
+
+@dataclass(frozen=True)
+class CaptchaSettings:
+    length: int = 5
+    max_age_seconds: int = 600
+    # environment = "test" only: an answer always accepted, for black-box tests.
+    test_answer: str = ""
+
+
+@dataclass(frozen=True)
+class SelfServiceSettings:
+    password_link_max_age_seconds: int = 86_400
+    # Requests per client address, and per target (login or email), per window.
+    requests_per_address: int = 20
+    requests_per_target: int = 5
+    request_window_seconds: int = 3600
+    # Attempts on one reset link before it is dead.
+    link_max_attempts: int = 5
+    # Captcha images or sounds per address per window.
+    captcha_per_address: int = 120
+    captcha_window_seconds: int = 600
+    # Password changes (wrong current password included) per account per window.
+    password_changes_per_account: int = 10
+
+
+@dataclass(frozen=True)
+class RateLimitSettings:
+    # database | redis: where counters shared by all processes live.
+    backend: str = "database"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+
+@dataclass(frozen=True)
 class I18nSettings:
     default_locale: str = "fr"
 
@@ -111,6 +166,10 @@ class Settings:
     passwords: PasswordSettings = field(default_factory=PasswordSettings)
     session: SessionSettings = field(default_factory=SessionSettings)
     throttle: ThrottleSettings = field(default_factory=ThrottleSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
+    captcha: CaptchaSettings = field(default_factory=CaptchaSettings)
+    selfservice: SelfServiceSettings = field(default_factory=SelfServiceSettings)
+    ratelimit: RateLimitSettings = field(default_factory=RateLimitSettings)
     i18n: I18nSettings = field(default_factory=I18nSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
 
@@ -253,12 +312,22 @@ def validate(settings: Settings) -> None:
             raise SettingsError(f"passwords.{key} must be at least 1")
     if pw.max_length < 64:
         raise SettingsError("passwords.max_length must allow at least 64 characters")
-    for section in (settings.session, settings.throttle):
+    if settings.mail.transport not in {"smtp", "file", "console"}:
+        raise SettingsError("mail.transport must be smtp, file or console")
+    if settings.mail.smtp_security not in {"none", "starttls", "tls"}:
+        raise SettingsError("mail.smtp_security must be none, starttls or tls")
+    if settings.ratelimit.backend not in {"database", "redis"}:
+        raise SettingsError("ratelimit.backend must be database or redis")
+    if not 4 <= settings.captcha.length <= 8:
+        raise SettingsError("captcha.length must be between 4 and 8")
+    for section in (settings.session, settings.throttle, settings.selfservice):
         for f in dataclasses.fields(section):
             if getattr(section, f.name) < 1:
                 raise SettingsError(f"{type(section).__name__}.{f.name} must be at least 1")
     if settings.i18n.default_locale not in {"fr", "en"}:
         raise SettingsError("i18n.default_locale must be fr or en")
+    if settings.captcha.test_answer and settings.server.environment != "test":
+        raise SettingsError("captcha.test_answer is a test-only setting (environment = \"test\")")
     if not settings.is_production:
         return
     if server.secret_key.strip().lower() in KNOWN_WEAK_SECRETS or len(server.secret_key) < 32:

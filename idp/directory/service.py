@@ -130,7 +130,18 @@ def _account_for(identity: Identity) -> tuple[Account, bool, bool]:
     db.session.add(account)
     db.session.flush()
     audit.record(audit.EventTag.ACCOUNT_CREATED, account.id)
+    send_access_email(account)
     return account, True, False
+
+
+def send_access_email(account: Account) -> None:
+    """The guides' access email: the login, and a button to set a first password."""
+    from idp.mail import messages
+    from idp.mail.outbox import enqueue
+
+    link = messages.external_url("password.forgot_password", login=account.login)
+    enqueue(messages.for_account("access", account, link=link))
+    audit.record(audit.EventTag.ACCESS_EMAIL_SENT, account.id)
 
 
 def check_console_roles(contract: Contract, roles: list[str]) -> list[str]:

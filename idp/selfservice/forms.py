@@ -6,9 +6,12 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms import PasswordField
+from wtforms import RadioField
+from wtforms import SelectField
 from wtforms import StringField
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
+from wtforms.validators import Optional
 
 LOGIN_LABEL = _l("Login")
 PASSWORD_LABEL = _l("Password")
@@ -27,3 +30,43 @@ class LoginForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     pass
+
+
+CAPTCHA_LABEL = _l("Copy the characters")
+WRONG_CAPTCHA = _l("The characters do not match the image. Please try again with this new one.")
+TOO_MANY = _l("Too many requests. Please try again in an hour.")
+PASSWORDS_DIFFER = _l("The two passwords are different.")
+WRONG_CURRENT = _l("Your current password is incorrect.")
+
+
+class CaptchaForm(FlaskForm):
+    captcha_id = HiddenField()
+    captcha = StringField(CAPTCHA_LABEL, validators=[DataRequired(REQUIRED), Length(max=16)])
+
+
+class ForgotPasswordForm(CaptchaForm):
+    login = StringField(LOGIN_LABEL, validators=[DataRequired(REQUIRED), Length(max=254)])
+
+
+class ForgotLoginForm(CaptchaForm):
+    email = StringField(_l("Email"), validators=[DataRequired(REQUIRED), Length(max=254)])
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(REQUIRED), Length(max=4096)])
+    confirm = PasswordField(_l("Confirm your password"), validators=[DataRequired(REQUIRED), Length(max=4096)])
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED), Length(max=4096)])
+
+
+class ProfileForm(FlaskForm):
+    civility = RadioField(_l("Civility"), choices=[("madame", _l("Madam")), ("monsieur", _l("Sir"))],
+                          validators=[Optional()])
+    last_name = StringField(_l("Last name"), validators=[DataRequired(REQUIRED), Length(max=100)])
+    first_name = StringField(_l("First name"), validators=[DataRequired(REQUIRED), Length(max=100)])
+    email = StringField(_l("Email"), validators=[DataRequired(REQUIRED), Length(max=254)])
+    landline = StringField(_l("Landline"), validators=[Optional(), Length(max=32)])
+    mobile = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=32)])
+    language = SelectField(_l("Preferred language"), choices=[("fr", "Français"), ("en", "English")])

@@ -1,0 +1,45 @@
+"""Every email, rendered from ``templates/email/<name>/`` in the *recipient's* language.
+
+Links are built on the configured issuer, so an email written by the command line or a
+worker points at the same public address as one written during a web request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from flask import render_template
+from flask_babel import force_locale
+
+from idp.directory.models import Account
+
+
+@dataclass(frozen=True)
+class Rendered:
+    template: str
+    recipient: str
+    locale: str
+    subject: str
+    text: str
+    html: str
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    issuer = current_app.config["IDP_SETTINGS"].server.issuer.rstrip("/")
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return issuer + path
+
+
+def render(template: str, recipient: str, locale: str, **context: Any) -> Rendered:
+    with force_locale(locale):
+        subject = render_template(f"email/{template}/subject.txt", **context).strip()
+        text = render_template(f"email/{template}/body.txt", subject=subject, **context)
+        html = render_template(f"email/{template}/body.html", subject=subject, **context)
+    return Rendered(template, recipient, locale, " ".join(subject.split()), text, html)
+
+
+def for_account(template: str, account: Account, to: str | None = None, **context: Any) -> Rendered:
+    """Render for an account, in its language, to its address (or ``to``)."""
+    return render(template, to or account.email, account.language, account=account, **context)

@@ -1,0 +1,133 @@
+"""My account: the profile (view and edit) and the password change.
+
+A changed email notifies the old address; a changed password needs the current one
+(a wrong one counts like a failed login), ends every other session and is confirmed
+by email.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import current_app
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from idp import audit
+from idp import sessions
+from idp.directory import service
+from idp.directory.models import Account
+from idp.extensions import db
+from idp.mail import messages
+from idp.mail.outbox import enqueue
+from idp.security.passwords import PasswordHasher
+from idp.security.ratelimit import limiter
+from idp.selfservice.forms import TOO_MANY
+from idp.selfservice.forms import WRONG_CURRENT
+from idp.selfservice.forms import ChangePasswordForm
+from idp.selfservice.forms import ProfileForm
+from idp.selfservice.password import check_new_password
+from idp.selfservice.password import set_new_password
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+PROFILE_SAVED = _l("Your profile has been updated.")
+PASSWORD_CHANGED = _l("Your password has been changed. Your other sessions have been closed.")
+EMAIL_TAKEN = _l("This email address is already used by another account.")
+PHONE_REQUIRED = _l("Please give a landline or a mobile phone number.")
+INVALID_EMAIL = _l("This email address is not valid.")
+INVALID_PHONE = _l("This phone number is not valid.")
+
+
+def _signed_in() -> sessions.SsoSession | None:
+    return sessions.current()
+
+
+@bp.route("", methods=["GET", "POST"])
+def profile() -> ResponseReturnValue:
+    current = _signed_in()
+    if current is None:
+        return redirect(url_for("selfservice.login", next=request.path))
+    account = current.account
+    form = ProfileForm(obj=account if request.method == "GET" else None)
+    if not form.is_submitted():
+        return render_template("selfservice/account.html", form=form, account=account)
+    if not (form.validate() and _apply_profile(form, account)):
+        db.session.rollback()
+        return render_template("selfservice/account.html", form=form, account=account), 400
+    db.session.commit()
+    flash(str(PROFILE_SAVED))
+    return redirect(url_for("account.profile"))
+
+
+def _error(field, message) -> None:  # type: ignore[no-untyped-def]
+    field.errors = list(field.errors) + [str(message)]
+
+
+def _apply_profile(form: ProfileForm, account: Account) -> bool:
+    """Check every field with the directory's rules, then change the account, or nothing."""
+    email = (form.email.data or "").strip()
+    landline = (form.landline.data or "").strip() or None
+    mobile = (form.mobile.data or "").strip() or None
+    ok = True
+    if len(email) > 254 or not service.EMAIL_RE.fullmatch(email):
+        _error(form.email, INVALID_EMAIL)
+        ok = False
+    elif service.canonical_email(email) != account.email_canonical and db.session.scalar(
+        select(Account.id).where(Account.email_canonical == service.canonical_email(email))
+    ):
+        _error(form.email, EMAIL_TAKEN)
+        ok = False
+    if not landline and not mobile:
+        _error(form.mobile, PHONE_REQUIRED)
+        ok = False
+    for field, number in ((form.landline, landline), (form.mobile, mobile)):
+        if number and not service.PHONE_RE.fullmatch(number):
+            _error(field, INVALID_PHONE)
+            ok = False
+    if not ok:
+        return False
+    if service.canonical_email(email) != account.email_canonical:
+        enqueue(messages.for_account("email-changed", account, to=account.email, new_email=email))
+        audit.record(audit.EventTag.EMAIL_CHANGED, account.id)
+    account.email, account.email_canonical = email, service.canonical_email(email)
+    account.first_name = (form.first_name.data or "").strip()
+    account.last_name = (form.last_name.data or "").strip()
+    account.landline, account.mobile = landline, mobile
+    account.civility = form.civility.data or None
+    account.language = form.language.data if form.language.data in {"fr", "en"} else account.language
+    audit.record(audit.EventTag.PROFILE_UPDATED, account.id)
+    return True
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def change_password() -> ResponseReturnValue:
+    current = _signed_in()
+    if current is None:
+        return redirect(url_for("selfservice.login", next=request.path))
+    account = current.account
+    form = ChangePasswordForm()
+    if not form.is_submitted():
+        return render_template("selfservice/account-password.html", form=form, account=account)
+    s = current_app.config["IDP_SETTINGS"].selfservice
+    if not limiter().hit(f"password-change:acct:{account.id}", s.password_changes_per_account, s.request_window_seconds):
+        return render_template("selfservice/account-password.html", form=form, account=account,
+                               error=str(TOO_MANY)), 429
+    if form.validate():
+        hasher: PasswordHasher = current_app.extensions["idp.hasher"]
+        if not hasher.verify(account.password_hash, form.current.data or ""):
+            form.current.errors = [str(WRONG_CURRENT)]
+            audit.record(audit.EventTag.PASSWORD_CHANGE_FAILED, account.id)
+            db.session.commit()
+        elif check_new_password(form, account.login):
+            set_new_password(account, form.password.data or "", keep=current)
+            audit.record(audit.EventTag.PASSWORD_CHANGED, account.id)
+            db.session.commit()
+            flash(str(PASSWORD_CHANGED))
+            return redirect(url_for("account.profile"))
+    return render_template("selfservice/account-password.html", form=form, account=account), 400

@@ -1,0 +1,107 @@
+"""Password links: the stored object behind every set-password / forgot-password email.
+
+    requested ──(email with /reset-password/<token>)──► pending
+    pending ──POST, policy ok──► used          (password set, sessions ended)
+    pending ──newer link──────► superseded
+    pending ──password changed any other way──► stale (derived: created before the change)
+    pending ──24 h──► expired;  pending ──too many POSTs──► exhausted
+
+Only the SHA-256 of the token is stored; the token itself exists in the email alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ForeignKey
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import update
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
+
+from idp import clock
+from idp.db_types import UTCDateTime
+from idp.directory.models import Account
+from idp.errors import IdpError
+from idp.extensions import db
+
+
+class LinkInvalid(IdpError):
+    code, status = "flow_expired", 410
+    message = _l("This link has expired or has already been used. Please ask for a new one.")
+
+
+class PasswordLink(db.Model):
+    __tablename__ = "password_links"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+    account: Mapped[Account] = relationship()
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue(account: Account, max_age_seconds: int) -> str:
+    """Create a link for ``account``, superseding its older ones; return the token."""
+    now = clock.now()
+    db.session.execute(
+        update(PasswordLink)
+        .where(PasswordLink.account_id == account.id, PasswordLink.used_at.is_(None),
+               PasswordLink.superseded_at.is_(None))
+        .values(superseded_at=now)
+    )
+    token = secrets.token_urlsafe(32)
+    db.session.add(PasswordLink(
+        id_hash=_hash(token), account_id=account.id, created_at=now,
+        expires_at=now + timedelta(seconds=max_age_seconds), attempts=0,
+    ))
+    return token
+
+
+def find(token: str, max_attempts: int) -> PasswordLink:
+    """The pending link for ``token``, or :class:`LinkInvalid` whatever the reason."""
+    if not token or len(token) > 128:
+        raise LinkInvalid()
+    link = db.session.get(PasswordLink, _hash(token))
+    now = clock.now()
+    if (
+        link is None
+        or link.used_at is not None
+        or link.superseded_at is not None
+        or link.expires_at <= now
+        or link.attempts >= max_attempts
+        or not link.account.is_active
+        or (link.account.password_changed_at is not None and link.account.password_changed_at > link.created_at)
+    ):
+        raise LinkInvalid()
+    return link
+
+
+def count_attempt(link: PasswordLink) -> None:
+    """Count a submission atomically (committed by the caller before anything else)."""
+    db.session.execute(
+        update(PasswordLink).where(PasswordLink.id_hash == link.id_hash).values(attempts=PasswordLink.attempts + 1)
+    )
+
+
+def consume(link: PasswordLink) -> bool:
+    """Mark the link used; False if another request used it first."""
+    return bool(db.session.execute(
+        update(PasswordLink)
+        .where(PasswordLink.id_hash == link.id_hash, PasswordLink.used_at.is_(None))
+        .values(used_at=clock.now())
+    ).rowcount)
