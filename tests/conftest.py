@@ -11,7 +11,12 @@ import json
 import os
 import re
 import secrets
+import socket
+import time
 from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +35,7 @@ from tests import factories
 
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 SECRET = "test-secret-" + "x" * 40
+TEST_CAPTCHA = "TESTOK"
 
 
 @contextlib.contextmanager
@@ -66,6 +72,10 @@ def make_settings(database_url: str, keys_dir: Path, **sections: dict[str, Any])
         # Cheap argon2 for speed; production refuses these (tests check that too).
         "passwords": {"time_cost": 1, "memory_cost_kib": 1024, "parallelism": 1, "hash_workers": 2},
         "logging": {"level": "WARNING"},
+        # Black-box tests answer captchas with this; captcha tests read the real answer.
+        "captcha": {"test_answer": TEST_CAPTCHA},
+        # Tests deliver mail explicitly (outbox fixture); live-server tests turn this on.
+        "mail": {"transport": "smtp", "smtp_port": 1, "dispatch_in_process": False},
     }
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)
@@ -165,3 +175,84 @@ def config_file(settings: Settings, tmp_path: Path) -> Path:
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+class SmtpSink:
+    """A real SMTP server on loopback (aiosmtpd) keeping what it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.port = _free_port()
+        self.controller: Any = None
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+        self.messages.append(message_from_bytes(envelope.content, policy=default))
+        return "250 OK"
+
+    def start(self) -> None:
+        """(Re)start on the same port: a stopped controller cannot be started again."""
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+    def wait_for(self, address: str, count: int = 1, timeout: float = 15) -> list[EmailMessage]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.to(address)
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"no {count} message(s) for {address} within {timeout}s: {[m['To'] for m in self.messages]}")
+
+
+def text_of(message: EmailMessage) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def link_in(message: EmailMessage) -> str:
+    match = re.search(r"https?://\S+/reset-password/[A-Za-z0-9_-]+", text_of(message))
+    assert match, text_of(message)
+    return match.group(0)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+class Outbox:
+    """Deliver what the app queued, through its real dispatcher and transport."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def deliver(self) -> int:
+        return self.app.extensions["idp.mail"].deliver_now()
+
+
+@pytest.fixture
+def mail_settings(smtp: SmtpSink) -> dict[str, Any]:
+    return {"transport": "smtp", "smtp_host": "127.0.0.1", "smtp_port": smtp.port, "dispatch_in_process": False}
+
+
+@pytest.fixture
+def outbox(app: Flask) -> Outbox:
+    return Outbox(app)

@@ -9,6 +9,7 @@ from wtforms import PasswordField
 from wtforms import RadioField
 from wtforms import SelectField
 from wtforms import StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
 from wtforms.validators import Optional
@@ -62,11 +63,12 @@ class ChangePasswordForm(NewPasswordForm):
 
 
 class ProfileForm(FlaskForm):
-    civility = RadioField(_l("Civility"), choices=[("madame", _l("Madam")), ("monsieur", _l("Sir"))],
-                          validators=[Optional()])
+    civility = RadioField(_l("Civility"), choices=[SelectChoice("madame", _l("Madam")),
+                                                   SelectChoice("monsieur", _l("Sir"))], validators=[Optional()])
     last_name = StringField(_l("Last name"), validators=[DataRequired(REQUIRED), Length(max=100)])
     first_name = StringField(_l("First name"), validators=[DataRequired(REQUIRED), Length(max=100)])
     email = StringField(_l("Email"), validators=[DataRequired(REQUIRED), Length(max=254)])
     landline = StringField(_l("Landline"), validators=[Optional(), Length(max=32)])
     mobile = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=32)])
-    language = SelectField(_l("Preferred language"), choices=[("fr", "Français"), ("en", "English")])
+    language = SelectField(_l("Preferred language"),
+                           choices=[SelectChoice("fr", "Français"), SelectChoice("en", "English")])
