@@ -66,6 +66,7 @@ def in_transaction(fn: Callable[..., Any]) -> Callable[..., Any]:
             try:
                 result = fn(ctx, *args, **kwargs)
                 db.session.commit()
+                _send_queued_mail(ctx)
                 return result
             except IdpError as exc:
                 db.session.rollback()
@@ -77,6 +78,17 @@ def in_transaction(fn: Callable[..., Any]) -> Callable[..., Any]:
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
     return pass_ctx(wrapper)
+
+
+def _send_queued_mail(ctx: Context) -> None:
+    """Deliver what the command queued now; a failure leaves it queued for the server."""
+    from idp.mail.outbox import pending_count
+
+    if pending_count():
+        try:
+            ctx.app.extensions["idp.mail"].deliver_now()
+        except Exception:  # noqa: BLE001 - the message stays in the outbox, retried later
+            logging.getLogger("idp.mail").warning("cli_delivery_deferred")
 
 
 def emit(data: Any, as_json: bool, text: Callable[[], None]) -> None:
@@ -155,6 +167,83 @@ def demo(ctx: Context, as_json: bool) -> None:
     loaded = demo_data.load()
     data = {"loaded": loaded, "login": demo_data.REFERENT_LOGIN, "password": demo_data.DEMO_PASSWORD}
     emit(data, as_json, lambda: click.echo("demo data loaded" if loaded else "demo data already present"))
+
+
+# --- mail -----------------------------------------------------------------------------
+
+
+@cli.group()
+def outbox() -> None:
+    """The mail outbox."""
+
+
+@outbox.command("list")
+@click.option("--pending", is_flag=True, help="Only messages not sent yet.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def outbox_list(ctx: Context, pending: bool, limit: int, as_json: bool) -> None:
+    """List recent messages (never their bodies)."""
+    from sqlalchemy import select
+
+    from idp.extensions import db
+    from idp.mail.outbox import OutboxMessage
+    from idp.mail.outbox import summary
+
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if pending:
+        query = query.where(OutboxMessage.sent_at.is_(None))
+    data = summary(list(db.session.scalars(query)))
+
+    def text() -> None:
+        for m in data:
+            state = f"sent {m['sent_at']:%Y-%m-%d %H:%M:%S}" if m["sent_at"] else f"pending (attempts {m['attempts']})"
+            error = f"  last error: {m['last_error']}" if m["last_error"] else ""
+            click.echo(f"#{m['id']:<6} {m['template']:<18} {m['recipient']:<36} {state}{error}")
+
+    emit(data, as_json, text)
+
+
+@outbox.command("retry")
+@click.option("--id", "message_id", type=int, help="Only this message.")
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def outbox_retry(ctx: Context, message_id: int | None, as_json: bool) -> None:
+    """Make pending messages due now and try to send them."""
+    from sqlalchemy import update
+
+    from idp import clock
+    from idp.errors import NotFound
+    from idp.extensions import db
+    from idp.mail.outbox import OutboxMessage
+
+    stmt = update(OutboxMessage).where(OutboxMessage.sent_at.is_(None)).values(next_attempt_at=clock.now())
+    if message_id is not None:
+        stmt = stmt.where(OutboxMessage.id == message_id)
+    if db.session.execute(stmt).rowcount == 0 and message_id is not None:
+        raise NotFound(f"no pending message #{message_id}")
+    db.session.commit()
+    sent = ctx.app.extensions["idp.mail"].deliver_now()
+    emit({"sent": sent}, as_json, lambda: click.echo(f"{sent} message(s) sent"))
+
+
+@cli.command()
+@pass_ctx
+def worker(ctx: Context) -> None:
+    """Send the outbox until interrupted (with `mail.dispatch_in_process = false`)."""
+    import signal
+    import threading
+
+    dispatcher = ctx.app.extensions["idp.mail"]
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo(f"idp worker: sending every {ctx.settings.mail.poll_seconds} s; Ctrl-C to stop")
+    try:
+        while not stop.is_set():
+            dispatcher.deliver_now()
+            stop.wait(ctx.settings.mail.poll_seconds)
+    except KeyboardInterrupt:
+        pass
 
 
 # --- contracts ------------------------------------------------------------------------

@@ -204,6 +204,16 @@ class SmtpSink:
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.messages if m["To"] == address]
 
+    def wait_for_match(self, address: str, needle: str, timeout: float = 15) -> EmailMessage:
+        """The first message to ``address`` whose text contains ``needle``, waiting for it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in self.to(address):
+                if needle in text_of(message):
+                    return message
+            time.sleep(0.05)
+        raise AssertionError(f"no message for {address} containing {needle!r} within {timeout}s")
+
     def wait_for(self, address: str, count: int = 1, timeout: float = 15) -> list[EmailMessage]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -24,10 +24,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_server(app, config_file: Path) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """Serve the test database with the production server; yields its base URL."""
+def live_server(app, config_file: Path, smtp) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """Serve the test database with the production server, mail to the SMTP sink; yields its URL."""
     port = _free_port()
-    env = {**os.environ, "IDP_CONFIG": str(config_file)}
+    env = {**os.environ, "IDP_CONFIG": str(config_file), "IDP_MAIL__SMTP_PORT": str(smtp.port),
+           "IDP_MAIL__DISPATCH_IN_PROCESS": "true", "IDP_SERVER__ISSUER": f"http://127.0.0.1:{port}"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "idp", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

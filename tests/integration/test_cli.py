@@ -168,3 +168,35 @@ def test_demo_is_refused_in_production(runner: CliRunner, tmp_path: Path, migrat
     )
     result = runner.invoke(cli, ["--config", str(path), "demo"])
     assert result.exit_code == 2 and "refused in production" in result.stderr
+
+
+@pytest.fixture
+def mail_config(config_file: Path, smtp) -> Path:  # type: ignore[no-untyped-def]
+    """The test config, with mail going to the SMTP sink."""
+    text = config_file.read_text()
+    text = text.replace("smtp_port = 1", f"smtp_port = {smtp.port}")
+    config_file.write_text(text)
+    return config_file
+
+
+def test_users_add_sends_the_access_email_and_outbox_lists_it(runner: CliRunner, mail_config: Path, smtp, app: Flask) -> None:  # type: ignore[no-untyped-def]
+    run = lambda *a: runner.invoke(cli, ["--config", str(mail_config), *a])  # noqa: E731
+    assert run(*CONTRACT).exit_code == 0
+    assert run(*USER).exit_code == 0
+    assert {m["To"] for m in smtp.messages} == {"paul.dupont@orangecloud.com", "julie.dupont@orangecloud.com"}
+    listed = json.loads(run("outbox", "list", "--json").output)
+    assert {m["template"] for m in listed} == {"access"} and all(m["sent_at"] for m in listed)
+    assert "body_text" not in listed[0]
+
+
+def test_outbox_retry_sends_what_waited(runner: CliRunner, mail_config: Path, smtp, app: Flask) -> None:  # type: ignore[no-untyped-def]
+    smtp.stop()
+    run = lambda *a: runner.invoke(cli, ["--config", str(mail_config), *a])  # noqa: E731
+    assert run(*CONTRACT).exit_code == 0  # the change is kept though the mail server is down
+    pending = json.loads(run("outbox", "list", "--pending", "--json").output)
+    assert len(pending) == 1 and pending[0]["last_error"]
+    smtp.start()
+    result = run("outbox", "retry", "--json")
+    assert json.loads(result.output) == {"sent": 1}
+    assert len(smtp.messages) == 1
+    assert run("outbox", "retry", "--id", "999").exit_code == 2
