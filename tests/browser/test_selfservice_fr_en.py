@@ -70,7 +70,9 @@ def test_forgot_password_profile_and_password_change(browser, live_server: str, 
         page.goto(f"{live_server}/login")
         page.get_by_role("link", name=t["forgot"]).click()
         page.get_by_label(t["login"], exact=True).fill(person.login)
-        assert page.locator("#captcha-image").evaluate("img => img.naturalWidth") > 0
+        # the captcha image really loads (a broken image would never get a width)
+        page.wait_for_function("() => { const i = document.getElementById('captcha-image');"
+                               " return i.complete && i.naturalWidth > 0; }", timeout=10_000)
         page.get_by_label(t["captcha"]).fill(TEST_CAPTCHA)
         page.get_by_role("button", name=t["validate"]).click()
         assert t["sent"] in page.locator("h1").inner_text()
