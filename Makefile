@@ -31,6 +31,7 @@ run: install
 	@echo
 	@echo "  Identity provider:  http://$(HOST):$(PORT)/login"
 	@echo "  Sign in as the demo referent:  login paul.dupont  password Espace#Client-0124"
+	@echo "  Emails (development): instance/mail/*.eml, or .venv/bin/idp outbox list"
 	@echo "  (the portal on :5001 and the console on :5002 arrive with the SSO release)"
 	@echo
 	$(BIN)/idp serve --host $(HOST) --port $(PORT)
