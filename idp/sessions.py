@@ -7,8 +7,6 @@ absolute lifetime, or an event that ends every session of the account.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
@@ -30,6 +28,8 @@ from idp import clock
 from idp.db_types import UTCDateTime
 from idp.directory.models import Account
 from idp.extensions import db
+from idp.security.tokens import new_token
+from idp.security.tokens import token_hash
 from idp.settings import Settings
 
 
@@ -63,19 +63,15 @@ def cookie_policy(settings: Settings) -> CookiePolicy:
     return CookiePolicy(name, secure, settings.session.absolute_timeout_seconds)
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def open_session(account: Account) -> str:
     """Create a session for ``account`` and schedule its cookie on the response."""
     settings: Settings = current_app.config["IDP_SETTINGS"]
     now = clock.now()
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     db.session.execute(
         SsoSession.__table__.insert(),
         {
-            "id_hash": _hash(token),
+            "id_hash": token_hash(token),
             "account_id": account.id,
             "created_at": now,
             "auth_time": now,
@@ -100,7 +96,7 @@ def current() -> SsoSession | None:
     token = request.cookies.get(policy.name)
     if not token or len(token) > 64:
         return None
-    session = db.session.get(SsoSession, _hash(token))
+    session = db.session.get(SsoSession, token_hash(token))
     if session is None or session.ended_at is not None or not session.account.is_active:
         g.sso_cookie = ""
         return None

@@ -7,6 +7,9 @@ by email.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from flask import Blueprint
 from flask import current_app
 from flask import flash
@@ -44,15 +47,22 @@ INVALID_EMAIL = _l("This email address is not valid.")
 INVALID_PHONE = _l("This phone number is not valid.")
 
 
-def _signed_in() -> sessions.SsoSession | None:
-    return sessions.current()
+def signed_in(view: Callable[[sessions.SsoSession], ResponseReturnValue]) -> Callable[[], ResponseReturnValue]:
+    """Run ``view`` with the live session, or send the browser to sign in first."""
+
+    @functools.wraps(view)
+    def wrapper() -> ResponseReturnValue:
+        current = sessions.current()
+        if current is None:
+            return redirect(url_for("selfservice.login", next=request.path))
+        return view(current)
+
+    return wrapper
 
 
 @bp.route("", methods=["GET", "POST"])
-def profile() -> ResponseReturnValue:
-    current = _signed_in()
-    if current is None:
-        return redirect(url_for("selfservice.login", next=request.path))
+@signed_in
+def profile(current: sessions.SsoSession) -> ResponseReturnValue:
     account = current.account
     form = ProfileForm(obj=account if request.method == "GET" else None)
     if not form.is_submitted():
@@ -106,10 +116,8 @@ def _apply_profile(form: ProfileForm, account: Account) -> bool:
 
 
 @bp.route("/password", methods=["GET", "POST"])
-def change_password() -> ResponseReturnValue:
-    current = _signed_in()
-    if current is None:
-        return redirect(url_for("selfservice.login", next=request.path))
+@signed_in
+def change_password(current: sessions.SsoSession) -> ResponseReturnValue:
     account = current.account
     form = ChangePasswordForm()
     if not form.is_submitted():

@@ -11,8 +11,6 @@ Only the SHA-256 of the token is stored; the token itself exists in the email al
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import datetime
 from datetime import timedelta
 
@@ -30,6 +28,8 @@ from idp.db_types import UTCDateTime
 from idp.directory.models import Account
 from idp.errors import IdpError
 from idp.extensions import db
+from idp.security.tokens import new_token
+from idp.security.tokens import token_hash
 
 
 class LinkInvalid(IdpError):
@@ -51,10 +51,6 @@ class PasswordLink(db.Model):
     account: Mapped[Account] = relationship()
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def issue(account: Account, max_age_seconds: int) -> str:
     """Create a link for ``account``, superseding its older ones; return the token."""
     now = clock.now()
@@ -64,9 +60,9 @@ def issue(account: Account, max_age_seconds: int) -> str:
                PasswordLink.superseded_at.is_(None))
         .values(superseded_at=now)
     )
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     db.session.add(PasswordLink(
-        id_hash=_hash(token), account_id=account.id, created_at=now,
+        id_hash=token_hash(token), account_id=account.id, created_at=now,
         expires_at=now + timedelta(seconds=max_age_seconds), attempts=0,
     ))
     return token
@@ -76,7 +72,7 @@ def find(token: str, max_attempts: int) -> PasswordLink:
     """The pending link for ``token``, or :class:`LinkInvalid` whatever the reason."""
     if not token or len(token) > 128:
         raise LinkInvalid()
-    link = db.session.get(PasswordLink, _hash(token))
+    link = db.session.get(PasswordLink, token_hash(token))
     now = clock.now()
     if (
         link is None

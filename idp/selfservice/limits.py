@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import current_app
+from flask import render_template
 from flask import request
+from flask.typing import ResponseReturnValue
 
 from idp import audit
+from idp.extensions import db
+from idp.security import captcha
 from idp.security.ratelimit import address_key
 from idp.security.ratelimit import limiter
 from idp.security.ratelimit import target_key
@@ -23,3 +29,39 @@ def within_limits(purpose: str, target: str) -> bool:
         return True
     audit.record(audit.EventTag.RATE_LIMITED, None, purpose=purpose, subject=audit.subject_hash(target))
     return False
+
+
+class Decoy:
+    """Stands in for an account when a request names nobody, so that the same email is
+    rendered (and the same time spent) whether or not the target exists."""
+
+    first_name = "Paul"
+    login = "decoy.login"
+
+
+def render_with_captcha(template: str, form, status: int = 200, **context) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
+    """Every render gets a fresh challenge: a challenge is good for one answer only."""
+    form.captcha_id.data = captcha.new_challenge()
+    form.captcha.data = ""
+    db.session.commit()
+    return render_template(template, form=form, **context), status
+
+
+def captcha_request(form, *, purpose: str, target: str, template: str, sent_template: str,  # type: ignore[no-untyped-def]
+                    act: Callable[[], None]) -> ResponseReturnValue:
+    """The non-revealing request pages: fields, then limits, then captcha, then ``act``;
+    the same confirmation page whatever ``act`` found."""
+    from idp.selfservice.forms import TOO_MANY
+    from idp.selfservice.forms import WRONG_CAPTCHA
+
+    if not form.validate():
+        return render_with_captcha(template, form, 400)
+    if not within_limits(purpose, target):
+        return render_with_captcha(template, form, 429, error=str(TOO_MANY))
+    if not captcha.check(form.captcha_id.data, form.captcha.data):
+        audit.record(audit.EventTag.CAPTCHA_FAILED, None, purpose=purpose)
+        form.captcha.errors = [str(WRONG_CAPTCHA)]
+        return render_with_captcha(template, form, 400)
+    act()
+    db.session.commit()
+    return render_template(sent_template)

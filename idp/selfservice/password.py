@@ -26,18 +26,17 @@ from idp.directory.models import Account
 from idp.extensions import db
 from idp.mail import messages
 from idp.mail.outbox import enqueue
-from idp.security import captcha
 from idp.security import password_policy
 from idp.security.passwords import PasswordHasher
 from idp.security.throttle import LoginThrottle
 from idp.selfservice import flows
 from idp.selfservice.authentication import canonical_login
 from idp.selfservice.forms import PASSWORDS_DIFFER
-from idp.selfservice.forms import TOO_MANY
-from idp.selfservice.forms import WRONG_CAPTCHA
 from idp.selfservice.forms import ForgotPasswordForm
 from idp.selfservice.forms import NewPasswordForm
-from idp.selfservice.limits import within_limits
+from idp.selfservice.limits import Decoy
+from idp.selfservice.limits import captcha_request
+from idp.selfservice.limits import render_with_captcha
 
 bp = Blueprint("password", __name__)
 
@@ -51,21 +50,13 @@ def request_reset(login: str) -> None:
     account = db.session.query(Account).filter_by(login_canonical=key).one_or_none()
     if account is None or not account.is_active:
         # Spend what a real request spends (rendering the email), so time tells nothing.
-        messages.render("password-reset", "nobody@invalid", "fr", account=_DECOY, link="https://invalid/x" * 3)
+        messages.render("password-reset", "nobody@invalid", "fr", account=Decoy, link="https://invalid/x" * 3)
         audit.record(audit.EventTag.PASSWORD_RESET_REQUESTED, None, subject=audit.subject_hash(key), known=False)
         return
     token = flows.issue(account, settings.selfservice.password_link_max_age_seconds)
     link = messages.external_url("password.reset_password", token=token)
     enqueue(messages.for_account("password-reset", account, link=link))
     audit.record(audit.EventTag.PASSWORD_RESET_REQUESTED, account.id, known=True)
-
-
-class _Decoy:
-    first_name = "Paul"
-    login = "decoy.login"
-
-
-_DECOY = _Decoy()
 
 
 def check_new_password(form: NewPasswordForm, login: str) -> bool:
@@ -95,32 +86,18 @@ def set_new_password(account: Account, password: str, keep: sessions.SsoSession 
                                  link=messages.external_url("password.forgot_password")))
 
 
-def render_with_captcha(template: str, form, status: int = 200, **context):  # type: ignore[no-untyped-def]
-    """Every render gets a fresh challenge: a challenge is good for one answer only."""
-    form.captcha_id.data = captcha.new_challenge()
-    form.captcha.data = ""
-    db.session.commit()
-    return render_template(template, form=form, **context), status
-
-
 @bp.route("/forgot-password", methods=["GET", "POST"])
 def forgot_password() -> ResponseReturnValue:
     form = ForgotPasswordForm()
     if not form.is_submitted():
         form.login.data = (request.args.get("login") or "")[:64]
         return render_with_captcha("selfservice/forgot-password.html", form)
-    if not form.validate():
-        return render_with_captcha("selfservice/forgot-password.html", form, 400)
     login = form.login.data or ""
-    if not within_limits("forgot-password", canonical_login(login)):
-        return render_with_captcha("selfservice/forgot-password.html", form, 429, error=str(TOO_MANY))
-    if not captcha.check(form.captcha_id.data, form.captcha.data):
-        audit.record(audit.EventTag.CAPTCHA_FAILED, None, purpose="forgot-password")
-        form.captcha.errors = [str(WRONG_CAPTCHA)]
-        return render_with_captcha("selfservice/forgot-password.html", form, 400)
-    request_reset(login)
-    db.session.commit()
-    return render_template("selfservice/forgot-password-sent.html")
+    return captcha_request(
+        form, purpose="forgot-password", target=canonical_login(login),
+        template="selfservice/forgot-password.html", sent_template="selfservice/forgot-password-sent.html",
+        act=lambda: request_reset(login),
+    )
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])

@@ -3,24 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from flask import Flask
-
-from tests import factories
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def people(app: Flask) -> dict[str, factories.Person]:
-    with app.app_context():
-        paul = factories.contract_with_referent()
-        jacques = factories.member("OCB0000124", "jacques.dupont")
-        from idp.directory.models import Account
-        from idp.extensions import db
-
-        db.session.get(Account, jacques.account_id).language = "en"
-        db.session.commit()
-    return {"fr": paul, "en": jacques}
 
 
 @pytest.mark.parametrize(

@@ -39,19 +39,6 @@ T = {
 }
 
 
-@pytest.fixture
-def people(app: Flask) -> dict[str, factories.Person]:
-    with app.app_context():
-        paul = factories.contract_with_referent()
-        jacques = factories.member("OCB0000124", "jacques.dupont")
-        from idp.directory.models import Account
-        from idp.extensions import db
-
-        db.session.get(Account, jacques.account_id).language = "en"
-        db.session.commit()
-    return {"fr": paul, "en": jacques}
-
-
 def _sign_in(page, t: dict, login: str, password: str) -> None:  # type: ignore[no-untyped-def]
     page.get_by_label(t["login"], exact=True).fill(login)
     page.get_by_label(t["password"], exact=True).fill(password)
