@@ -29,6 +29,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from idp.extensions import csrf
     from idp.extensions import db
     from idp.mail import outbox
+    from idp.oidc import views as oidc_views
+    from idp.oidc.keys import KeyStore
     from idp.security import captcha
     from idp.security import headers
     from idp.security.ratelimit import make_limiter
@@ -86,12 +88,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["idp.throttle"] = LoginThrottle(settings.throttle, secret)
     app.extensions["idp.ratelimit"] = make_limiter(settings.ratelimit.backend, settings.ratelimit.redis_url)
     outbox.init_app(app, settings.mail)
+    app.extensions["idp.keys"] = KeyStore(keys.keys_dir(settings) / "signing", settings.oidc)
     sessions.init_app(app, settings)
     headers.init_app(app)
     errors.register_error_handlers(app)
     app.register_blueprint(observability.bp)
     app.register_blueprint(i18n.bp)
-    for blueprint in (login.bp, password.bp, forgot_login.bp, account.bp, captcha.bp):
+    for blueprint in (login.bp, password.bp, forgot_login.bp, account.bp, captcha.bp, oidc_views.bp):
         app.register_blueprint(blueprint)
     return app
 

@@ -8,6 +8,7 @@ from idp.directory.models import Membership
 from idp.directory.models import MembershipConsoleRole
 from idp.extensions import db
 from idp.mail.outbox import OutboxMessage
+from idp.oidc.models import OAuth2Client
 from idp.security.captcha import CaptchaChallenge
 from idp.security.ratelimit import RateCounter
 from idp.security.throttle import ThrottleCounter
@@ -24,6 +25,7 @@ __all__ = [
     "Contract",
     "Membership",
     "MembershipConsoleRole",
+    "OAuth2Client",
     "OutboxMessage",
     "PasswordLink",
     "RateCounter",

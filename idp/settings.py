@@ -149,6 +149,17 @@ class RateLimitSettings:
 
 
 @dataclass(frozen=True)
+class OidcSettings:
+    # A new signing key is published this long before it signs anything (JWKS caches).
+    key_publish_seconds: int = 3600
+    # Lifetimes of the signed tokens; a retired key stays published until they have expired.
+    id_token_lifetime_seconds: int = 600
+    access_token_lifetime_seconds: int = 600
+    # RS256 | ES256: what ID tokens are signed with unless a client asks otherwise.
+    default_signing_alg: str = "RS256"
+
+
+@dataclass(frozen=True)
 class I18nSettings:
     default_locale: str = "fr"
 
@@ -170,6 +181,7 @@ class Settings:
     captcha: CaptchaSettings = field(default_factory=CaptchaSettings)
     selfservice: SelfServiceSettings = field(default_factory=SelfServiceSettings)
     ratelimit: RateLimitSettings = field(default_factory=RateLimitSettings)
+    oidc: OidcSettings = field(default_factory=OidcSettings)
     i18n: I18nSettings = field(default_factory=I18nSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
 
@@ -320,9 +332,12 @@ def validate(settings: Settings) -> None:
         raise SettingsError("ratelimit.backend must be database or redis")
     if not 4 <= settings.captcha.length <= 8:
         raise SettingsError("captcha.length must be between 4 and 8")
-    for section in (settings.session, settings.throttle, settings.selfservice):
+    if settings.oidc.default_signing_alg not in {"RS256", "ES256"}:
+        raise SettingsError("oidc.default_signing_alg must be RS256 or ES256")
+    for section in (settings.session, settings.throttle, settings.selfservice, settings.oidc):
         for f in dataclasses.fields(section):
-            if getattr(section, f.name) < 1:
+            value = getattr(section, f.name)
+            if isinstance(value, int) and not isinstance(value, bool) and value < 1:
                 raise SettingsError(f"{type(section).__name__}.{f.name} must be at least 1")
     if settings.i18n.default_locale not in {"fr", "en"}:
         raise SettingsError("i18n.default_locale must be fr or en")

@@ -1,0 +1,123 @@
+"""Client registration: exact redirect URIs, secrets shown once and stored hashed.
+
+Why SHA-256 and not argon2 for client secrets: we generate them (256 random bits), so no
+dictionary or brute force can reach them, and a memory-hard hash would put ~100 ms of CPU
+on every token request. Comparison is constant-time. Human passwords keep argon2id.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from idp.errors import Conflict
+from idp.errors import NotFound
+from idp.errors import ValidationError
+from idp.extensions import db
+from idp.oidc.models import OAuth2Client
+from idp.security.tokens import new_token
+from idp.security.tokens import token_hash
+
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+
+
+@dataclass(frozen=True)
+class Registration:
+    client: OAuth2Client
+    secret: str | None  # shown once, never stored
+
+
+def _loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address((host or "").strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_uri(uri: str, what: str) -> str:
+    """Absolute, https (http only on loopback, RFC 8252), no fragment, no wildcard."""
+    parts = urlsplit(uri)
+    if parts.scheme not in {"https", "http"} or not parts.hostname:
+        raise ValidationError(f"{what} must be an absolute http(s) URI: {uri!r}")
+    if parts.scheme == "http" and not _loopback(parts.hostname):
+        raise ValidationError(f"{what} must use https unless on loopback: {uri!r}")
+    if parts.fragment or "#" in uri:
+        raise ValidationError(f"{what} must not have a fragment: {uri!r}")
+    if "*" in uri:
+        raise ValidationError(f"{what} must not contain wildcards: {uri!r}")
+    if len(uri) > 500:
+        raise ValidationError(f"{what} is too long")
+    return uri
+
+
+def create(
+    *,
+    client_id: str,
+    name: str,
+    redirect_uris: list[str],
+    post_logout_redirect_uris: list[str] | None = None,
+    backchannel_logout_uri: str | None = None,
+    auth_method: str = "client_secret_basic",
+    public: bool = False,
+    first_party: bool = False,
+    jwks_file: str | None = None,
+) -> Registration:
+    if not client_id or len(client_id) > 64 or not all(c.isalnum() or c in "-_." for c in client_id):
+        raise ValidationError("client id must be 1 to 64 characters among letters, digits, - _ .")
+    if not name.strip():
+        raise ValidationError("client name is required")
+    if public:
+        auth_method = "none"
+    if auth_method not in AUTH_METHODS:
+        raise ValidationError(f"auth method must be one of: {', '.join(AUTH_METHODS)}")
+    if not redirect_uris:
+        raise ValidationError("at least one --redirect-uri is required")
+    uris = [check_uri(u, "redirect URI") for u in redirect_uris]
+    logout_uris = [check_uri(u, "post-logout redirect URI") for u in post_logout_redirect_uris or []]
+    backchannel = check_uri(backchannel_logout_uri, "back-channel logout URI") if backchannel_logout_uri else None
+    jwks = None
+    if auth_method == "private_key_jwt":
+        if not jwks_file:
+            raise ValidationError("private_key_jwt needs --jwks FILE (the client's public keys)")
+        try:
+            jwks = json.loads(Path(jwks_file).read_text())
+        except (OSError, ValueError) as exc:
+            raise ValidationError(f"cannot read the JWKS file: {exc}") from None
+        if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
+            raise ValidationError("the JWKS file must hold {\"keys\": [...]}")
+    if db.session.scalar(select(OAuth2Client.id).where(OAuth2Client.client_id == client_id)):
+        raise Conflict(f"client {client_id} already exists")
+    secret = new_token() if auth_method in {"client_secret_basic", "client_secret_post"} else None
+    client = OAuth2Client(
+        client_id=client_id, name=name.strip(), secret_hash=token_hash(secret) if secret else None,
+        token_endpoint_auth_method=auth_method, redirect_uris=uris, post_logout_redirect_uris=logout_uris,
+        backchannel_logout_uri=backchannel, jwks=jwks, first_party=first_party,
+    )
+    db.session.add(client)
+    db.session.flush()
+    return Registration(client, secret)
+
+
+def check_secret(client: OAuth2Client, secret: str) -> bool:
+    if client.secret_hash is None or not secret:
+        return False
+    return hmac.compare_digest(client.secret_hash, token_hash(secret))
+
+
+def delete(client_id: str) -> None:
+    client = db.session.scalar(select(OAuth2Client).where(OAuth2Client.client_id == client_id))
+    if client is None:
+        raise NotFound(f"no client {client_id}")
+    db.session.delete(client)
+
+
+def all_clients() -> list[OAuth2Client]:
+    return list(db.session.scalars(select(OAuth2Client).order_by(OAuth2Client.client_id)))
