@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from idp.mail import outbox
     from idp.oidc import views as oidc_views
     from idp.oidc.keys import KeyStore
+    from idp.oidc.server import init_oidc
     from idp.security import captcha
     from idp.security import headers
     from idp.security.ratelimit import make_limiter
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["idp.ratelimit"] = make_limiter(settings.ratelimit.backend, settings.ratelimit.redis_url)
     outbox.init_app(app, settings.mail)
     app.extensions["idp.keys"] = KeyStore(keys.keys_dir(settings) / "signing", settings.oidc)
+    init_oidc(app)
     sessions.init_app(app, settings)
     headers.init_app(app)
     errors.register_error_handlers(app)

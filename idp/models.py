@@ -8,7 +8,10 @@ from idp.directory.models import Membership
 from idp.directory.models import MembershipConsoleRole
 from idp.extensions import db
 from idp.mail.outbox import OutboxMessage
+from idp.oidc.models import AuthorizationCode
+from idp.oidc.models import Consent
 from idp.oidc.models import OAuth2Client
+from idp.oidc.models import OAuth2Token
 from idp.security.captcha import CaptchaChallenge
 from idp.security.ratelimit import RateCounter
 from idp.security.throttle import ThrottleCounter
@@ -20,12 +23,15 @@ metadata = db.metadata
 __all__ = [
     "Account",
     "AuditEvent",
+    "AuthorizationCode",
     "CaptchaChallenge",
+    "Consent",
     "ConsoleGroup",
     "Contract",
     "Membership",
     "MembershipConsoleRole",
     "OAuth2Client",
+    "OAuth2Token",
     "OutboxMessage",
     "PasswordLink",
     "RateCounter",

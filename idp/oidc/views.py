@@ -1,13 +1,72 @@
-"""Provider endpoints. So far: the JWKS (RFC 7517) that relying parties verify tokens with."""
+"""Provider endpoints: discovery, JWKS, authorize (+ consent), token, userinfo.
+
+    /authorize ─ invalid client or redirect_uri ─► error page (400), never a redirect
+               ─ other invalid request ─────────► redirect to the client with ?error=…
+               ─ no session: prompt=none ──────► redirect ?error=login_required
+                             otherwise ────────► /login?next=<this request>
+               ─ prompt=login / max_age passed ► /login again (fresh auth_time)
+               ─ consent needed ──────────────► consent page (POST, CSRF) ─► code
+               ─ else ────────────────────────► redirect ?code=…&state=…&iss=…
+"""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from authlib.oauth2 import OAuth2Error
 from flask import Blueprint
 from flask import current_app
 from flask import jsonify
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
 from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+
+from idp import clock
+from idp import sessions
+from idp.extensions import csrf
+from idp.extensions import db
+from idp.oidc.claims import SCOPES
+from idp.oidc.models import Consent
+from idp.oidc.models import OAuth2Token
+from idp.security.tokens import token_hash
 
 bp = Blueprint("oidc", __name__)
+
+
+def _server():  # type: ignore[no-untyped-def]
+    return current_app.extensions["idp.oauth2"]
+
+
+@bp.get("/.well-known/openid-configuration")
+def discovery() -> ResponseReturnValue:
+    settings = current_app.config["IDP_SETTINGS"]
+    issuer = settings.server.issuer.rstrip("/")
+    response = jsonify({
+        "issuer": settings.server.issuer,
+        "authorization_endpoint": issuer + url_for("oidc.authorize"),
+        "token_endpoint": issuer + url_for("oidc.token"),
+        "userinfo_endpoint": issuer + url_for("oidc.userinfo"),
+        "jwks_uri": issuer + url_for("oidc.jwks"),
+        "scopes_supported": list(SCOPES),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [settings.oidc.default_signing_alg],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "name", "given_name",
+                             "family_name", "preferred_username", "locale", "email", "email_verified",
+                             "phone_number", "contracts"],
+        "prompt_values_supported": ["none", "login"],
+        "authorization_response_iss_parameter_supported": True,
+    })
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 @bp.get("/jwks")
@@ -16,4 +75,112 @@ def jwks() -> ResponseReturnValue:
     # Short cache: a rotation publishes the new key an hour (key_publish_seconds) ahead.
     response.headers["Cache-Control"] = "public, max-age=300"
     response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+class ConsentForm(FlaskForm):
+    pass
+
+
+def _error_page(error: OAuth2Error) -> ResponseReturnValue:
+    return render_template("oidc/error.html", error=error.error, description=error.description), 400
+
+
+def _login_redirect(drop_prompt: bool) -> ResponseReturnValue:
+    args = request.args.to_dict(flat=True)
+    if drop_prompt:
+        args.pop("prompt", None)
+        args.pop("max_age", None)
+    target = url_for("oidc.authorize") + "?" + urlencode(args)
+    return redirect(url_for("selfservice.login", next=target))
+
+
+@bp.route("/authorize", methods=["GET", "POST"])
+def authorize() -> ResponseReturnValue:
+    server = _server()
+    session = sessions.current()
+    try:
+        grant = server.get_consent_grant(end_user=session.account if session else None)
+    except OAuth2Error as error:
+        if getattr(error, "redirect_uri", None):
+            # The client and its redirect URI are known good: tell the client, with iss.
+            return _redirect(error.redirect_uri, error.error, getattr(error, "state", None))
+        return _error_page(error)
+    prompt = set((request.args.get("prompt") or "").split())
+    if session is None:
+        if "none" in prompt:
+            return _redirect_error(grant, "login_required")
+        return _login_redirect(drop_prompt=False)
+    if "login" in prompt:
+        return _login_redirect(drop_prompt=True)
+    max_age = request.args.get("max_age")
+    if max_age is not None:
+        if not max_age.isdigit():
+            return _redirect_error(grant, "invalid_request")
+        if (clock.now() - session.auth_time).total_seconds() > int(max_age):
+            if "none" in prompt:
+                return _redirect_error(grant, "login_required")
+            return _login_redirect(drop_prompt=True)
+    account = session.account
+    client = grant.client
+    scopes = (grant.request.payload.scope or "").split()
+    if not client.first_party:
+        consent = db.session.get(Consent, (account.id, client.client_id))
+        if consent is None or not set(scopes) <= set(consent.scopes):
+            form = ConsentForm()
+            if request.method == "POST" and form.validate_on_submit() and request.form.get("decision") == "allow":
+                if consent is None:
+                    db.session.add(Consent(account_id=account.id, client_id=client.client_id, scopes=scopes))
+                else:
+                    consent.scopes = sorted(set(consent.scopes) | set(scopes))
+                db.session.commit()
+            elif request.method == "POST" and form.validate_on_submit():
+                return _redirect_error(grant, "access_denied")
+            else:
+                if "none" in prompt:
+                    return _redirect_error(grant, "consent_required")
+                return render_template("oidc/consent.html", client=client, scopes=scopes, form=form)
+    return server.create_authorization_response(grant=grant, grant_user=account)
+
+
+def _redirect(uri: str, error: str, state: str | None) -> ResponseReturnValue:
+    """An error back to a validated redirect URI, with ``iss`` (RFC 9207 §2)."""
+    params = {"error": error}
+    if state:
+        params["state"] = state
+    params["iss"] = current_app.config["IDP_SETTINGS"].server.issuer
+    return redirect(uri + ("&" if "?" in uri else "?") + urlencode(params))
+
+
+def _redirect_error(grant, error: str) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
+    return _redirect(grant.redirect_uri, error, grant.request.payload.state)
+
+
+@bp.post("/token")
+@csrf.exempt
+def token() -> ResponseReturnValue:
+    return _server().create_token_response()
+
+
+@bp.route("/userinfo", methods=["GET", "POST"])
+@csrf.exempt
+def userinfo() -> ResponseReturnValue:
+    from idp.directory.models import Account
+    from idp.oidc import claims
+
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    row = None
+    if scheme.lower() == "bearer" and value:
+        row = db.session.scalar(select(OAuth2Token).where(OAuth2Token.access_token_hash == token_hash(value.strip())))
+    if row is None or row.is_revoked() or row.is_expired():
+        response = jsonify(error="invalid_token", error_description="The access token is invalid or expired.")
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return response
+    account = db.session.get(Account, row.account_id)
+    if account is None or not account.is_active:
+        return jsonify(error="invalid_token"), 401
+    response = jsonify(claims.userinfo(account, row.scope))
+    response.headers["Cache-Control"] = "no-store"
     return response

@@ -1,0 +1,52 @@
+"""Claims per scope (OIDC Core §5.4), plus ``contracts``: the SPEC §2 roles of every contract."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from idp.directory.models import Account
+from idp.directory.models import Membership
+from idp.extensions import db
+
+SCOPES = ("openid", "profile", "email", "phone", "offline_access", "contracts")
+
+
+def contracts_of(account: Account) -> list[dict[str, Any]]:
+    memberships = db.session.scalars(
+        select(Membership)
+        .where(Membership.account_id == account.id)
+        .options(selectinload(Membership.contract), selectinload(Membership.console_roles))
+        .order_by(Membership.contract_id)
+    )
+    return [
+        {
+            "id": m.contract.id,
+            "name": m.contract.name,
+            "offer": m.contract.offer,
+            "referent": m.contract.referent_account_id == account.id,
+            "roles": {section: level.value for section, level in m.section_roles().items()},
+            "console_roles": m.console_role_names,
+        }
+        for m in memberships
+    ]
+
+
+def userinfo(account: Account, scope: str) -> dict[str, Any]:
+    scopes = set((scope or "").split())
+    claims: dict[str, Any] = {"sub": account.public_id}
+    if "profile" in scopes:
+        claims.update(
+            name=f"{account.first_name} {account.last_name}", given_name=account.first_name,
+            family_name=account.last_name, preferred_username=account.login, locale=account.language,
+            updated_at=int(account.updated_at.timestamp()),
+        )
+    if "email" in scopes:
+        claims.update(email=account.email, email_verified=True)
+    if "phone" in scopes and (account.mobile or account.landline):
+        claims.update(phone_number=account.mobile or account.landline, phone_number_verified=False)
+    if "contracts" in scopes:
+        claims["contracts"] = contracts_of(account)
+    return claims
