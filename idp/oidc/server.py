@@ -223,5 +223,10 @@ def init_oidc(app: Flask) -> AuthorizationServer:
     server.register_grant(CodeGrant, [S256Challenge(required=True), OpenIDExtension(require_nonce=False)])
     server.register_grant(RefreshGrant)
     server.register_extension(Issuer())
+    from idp.oidc.endpoints import Introspection
+    from idp.oidc.endpoints import Revocation
+
+    server.register_endpoint(Revocation)
+    server.register_endpoint(Introspection)
     app.extensions["idp.oauth2"] = server
     return server

@@ -51,6 +51,10 @@ def discovery() -> ResponseReturnValue:
         "token_endpoint": issuer + url_for("oidc.token"),
         "userinfo_endpoint": issuer + url_for("oidc.userinfo"),
         "jwks_uri": issuer + url_for("oidc.jwks"),
+        "revocation_endpoint": issuer + url_for("oidc.revoke"),
+        "introspection_endpoint": issuer + url_for("oidc.introspect"),
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "scopes_supported": list(SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -160,6 +164,18 @@ def _redirect_error(grant, error: str) -> ResponseReturnValue:  # type: ignore[n
 @csrf.exempt
 def token() -> ResponseReturnValue:
     return _server().create_token_response()
+
+
+@bp.post("/revoke")
+@csrf.exempt
+def revoke() -> ResponseReturnValue:
+    return _server().create_endpoint_response("revocation")
+
+
+@bp.post("/introspect")
+@csrf.exempt
+def introspect() -> ResponseReturnValue:
+    return _server().create_endpoint_response("introspection")
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])

@@ -252,3 +252,41 @@ def test_a_nonce_cannot_be_replayed(client: FlaskClient, auth: AuthActions, paul
     signed_in_code(client, auth, paul, nonce="same-nonce")
     _, challenge = pkce()
     assert query(authorize(client, challenge, nonce="same-nonce"))["error"] == "invalid_request"
+
+
+def _basic(client_id: str, secret: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
+
+
+def test_revocation_ends_the_grant(client: FlaskClient, auth: AuthActions, paul: Person, rp) -> None:  # type: ignore[no-untyped-def]
+    code, verifier = signed_in_code(client, auth, paul)
+    tokens = exchange(client, code, verifier, rp["portal"]).json
+    assert client.post("/revoke", data={"token": tokens["refresh_token"]}).status_code == 401  # unauthenticated
+    done = client.post("/revoke", data={"token": tokens["refresh_token"], "token_type_hint": "refresh_token"},
+                       headers=_basic("portal", rp["portal"]))
+    assert done.status_code == 200
+    assert client.get("/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}).status_code == 401
+    assert refresh(client, tokens["refresh_token"], rp["portal"]).status_code == 400
+    # unknown tokens are "revoked" too, silently (RFC 7009 §2.2)
+    assert client.post("/revoke", data={"token": "nonsense"}, headers=_basic("portal", rp["portal"])).status_code == 200
+
+
+def test_introspection_is_for_authenticated_clients_only(client: FlaskClient, auth: AuthActions, paul: Person, rp) -> None:  # type: ignore[no-untyped-def]
+    code, verifier = signed_in_code(client, auth, paul)
+    tokens = exchange(client, code, verifier, rp["portal"]).json
+    assert client.post("/introspect", data={"token": tokens["access_token"]}).status_code == 401
+    assert client.post("/introspect", data={"token": tokens["access_token"]},
+                       headers=_basic("portal", "wrong")).status_code == 401
+    answer = client.post("/introspect", data={"token": tokens["access_token"]}, headers=_basic("portal", rp["portal"]))
+    assert answer.status_code == 200 and answer.json["active"] is True and answer.json["username"] == "paul.dupont"
+    # another (third-party) client may not look at the portal's tokens
+    other = client.post("/introspect", data={"token": tokens["access_token"]}, headers=_basic("other", rp["other"]))
+    assert other.status_code != 200 or other.json.get("active") is not True
+    with clock.shifted(timedelta(seconds=601)):
+        expired = client.post("/introspect", data={"token": tokens["access_token"]}, headers=_basic("portal", rp["portal"]))
+        assert expired.json == {"active": False}
+
+
+def test_public_client_cannot_introspect(client: FlaskClient, rp) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/introspect", data={"token": "anything", "client_id": "spa"})
+    assert response.status_code == 401

@@ -1,0 +1,68 @@
+"""Revocation (RFC 7009) and introspection (RFC 7662), for authenticated clients only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from flask import current_app
+from sqlalchemy import or_
+from sqlalchemy import select
+
+from idp import clock
+from idp.directory.models import Account
+from idp.extensions import db
+from idp.oidc.models import OAuth2Client
+from idp.oidc.models import OAuth2Token
+from idp.oidc.server import revoke_family
+from idp.security.tokens import token_hash
+
+AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+
+def find_token(token_string: str, hint: str | None) -> OAuth2Token | None:
+    digest = token_hash(token_string)
+    return db.session.scalar(
+        select(OAuth2Token).where(or_(OAuth2Token.access_token_hash == digest, OAuth2Token.refresh_token_hash == digest))
+    )
+
+
+class Revocation(RevocationEndpoint):
+    CLIENT_AUTH_METHODS = AUTH_METHODS
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> OAuth2Token | None:
+        return find_token(token_string, token_type_hint)
+
+    def revoke_token(self, token: OAuth2Token, request) -> None:  # type: ignore[no-untyped-def]
+        # Revoking either token ends the grant: its access and refresh tokens alike.
+        revoke_family(token.family)
+        db.session.commit()
+
+
+class Introspection(IntrospectionEndpoint):
+    # A public client's bare client_id proves nothing: introspection needs a real secret.
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> OAuth2Token | None:
+        return find_token(token_string, token_type_hint)
+
+    def check_permission(self, token: OAuth2Token, client: OAuth2Client, request) -> bool:  # type: ignore[no-untyped-def]
+        # A client sees its own tokens; first-party clients (our resource servers) see all.
+        return client.first_party or token.client_id == client.client_id
+
+    def introspect_token(self, token: OAuth2Token) -> dict[str, Any]:
+        if token.revoked_at is not None:
+            return {"active": False}
+        refresh = token.refresh_token_hash is not None and token.rotated_at is None
+        expired = token.expires_at <= clock.now()
+        if expired and not refresh:
+            return {"active": False}
+        account = db.session.get(Account, token.account_id)
+        if account is None or not account.is_active:
+            return {"active": False}
+        return {
+            "active": True, "client_id": token.client_id, "scope": token.scope, "token_type": "Bearer",
+            "sub": account.public_id, "username": account.login, "iss": current_app.config["IDP_SETTINGS"].server.issuer,
+            "iat": int(token.issued_at.timestamp()), "exp": int(token.expires_at.timestamp()),
+        }
