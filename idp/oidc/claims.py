@@ -50,3 +50,21 @@ def userinfo(account: Account, scope: str) -> dict[str, Any]:
     if "contracts" in scopes:
         claims["contracts"] = contracts_of(account)
     return claims
+
+
+def console_roles(account: Account, company_account: str) -> list[str] | None:
+    """The console roles of ``account`` on that contract; None if it has none there."""
+    membership = db.session.scalar(
+        select(Membership)
+        .where(Membership.account_id == account.id, Membership.contract_id == company_account)
+        .options(selectinload(Membership.console_roles))
+    )
+    if membership is None or not membership.is_console_user:
+        return None
+    return membership.console_role_names
+
+
+def company_claims(account: Account, company_account: str | None) -> dict[str, Any]:
+    if not company_account:
+        return {}
+    return {"company_account": company_account, "console_roles": console_roles(account, company_account) or []}

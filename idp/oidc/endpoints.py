@@ -65,4 +65,5 @@ class Introspection(IntrospectionEndpoint):
             "active": True, "client_id": token.client_id, "scope": token.scope, "token_type": "Bearer",
             "sub": account.public_id, "username": account.login, "iss": current_app.config["IDP_SETTINGS"].server.issuer,
             "iat": int(token.issued_at.timestamp()), "exp": int(token.expires_at.timestamp()),
+            **({"company_account": token.company_account} if token.company_account else {}),
         }

@@ -85,6 +85,8 @@ class AuthorizationCode(db.Model):
     code_challenge: Mapped[str | None] = mapped_column(String(128))
     code_challenge_method: Mapped[str | None] = mapped_column(String(10))
     auth_time: Mapped[datetime] = mapped_column(UTCDateTime())
+    # A console login for one contract (authorization parameter company_account=OCB…).
+    company_account: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -123,6 +125,7 @@ class OAuth2Token(db.Model):
     client_id: Mapped[str] = mapped_column(String(64), index=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     sso_session: Mapped[str | None] = mapped_column(String(64), index=True)
+    company_account: Mapped[str | None] = mapped_column(String(16))
     scope: Mapped[str] = mapped_column(String(500))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -88,6 +88,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
             sso_session=session.id_hash, redirect_uri=request.payload.redirect_uri, scope=request.payload.scope or "",
             nonce=data.get("nonce"), code_challenge=data.get("code_challenge"),
             code_challenge_method=data.get("code_challenge_method"), auth_time=session.auth_time,
+            company_account=data.get("company_account") or None,
             created_at=now, expires_at=now + CODE_LIFETIME,
         ))
         db.session.commit()
@@ -151,6 +152,9 @@ class OpenIDExtension(OpenIDCode):
         result = super().get_authorization_code_claims(authorization_code)
         if authorization_code.sso_session:
             result["sid"] = authorization_code.sso_session[:32]
+        account = db.session.get(Account, authorization_code.account_id)
+        if account is not None:
+            result.update(claims.company_claims(account, authorization_code.company_account))
         return result
 
     def generate_user_info(self, user: Account, scope: str) -> dict[str, Any]:
@@ -196,6 +200,7 @@ def save_token(token: dict[str, Any], request) -> None:  # type: ignore[no-untyp
         code_hash=code.code_hash if code is not None else (previous.code_hash if previous is not None else None),
         client_id=request.client.client_id, account_id=request.user.id,
         sso_session=code.sso_session if code is not None else (previous.sso_session if previous else None),
+        company_account=code.company_account if code is not None else (previous.company_account if previous else None),
         scope=token.get("scope", ""), issued_at=now,
         expires_at=now + timedelta(seconds=int(token["expires_in"])),
         refresh_expires_at=now + REFRESH_LIFETIME if refresh else None,

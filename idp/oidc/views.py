@@ -22,6 +22,7 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
@@ -29,12 +30,16 @@ from idp import clock
 from idp import sessions
 from idp.extensions import csrf
 from idp.extensions import db
+from idp.oidc import claims
 from idp.oidc.claims import SCOPES
 from idp.oidc.models import Consent
 from idp.oidc.models import OAuth2Token
 from idp.security.tokens import token_hash
 
 bp = Blueprint("oidc", __name__)
+
+NOT_CONSOLE_USER = _l("Your account has no access to the console of the company account %(company)s. "
+                      "Ask a console administrator of that contract to give you a role.")
 
 
 def _server():  # type: ignore[no-untyped-def]
@@ -127,6 +132,11 @@ def authorize() -> ResponseReturnValue:
             return _login_redirect(drop_prompt=True)
     account = session.account
     client = grant.client
+    company_account = request.args.get("company_account")
+    if company_account is not None and claims.console_roles(account, company_account) is None:
+        # Not a console user of that contract: a clear page, nothing for the client.
+        return render_template("oidc/error.html", error="access_denied",
+                               description=str(NOT_CONSOLE_USER) % {"company": company_account[:16]}), 403
     scopes = (grant.request.payload.scope or "").split()
     if not client.first_party:
         consent = db.session.get(Consent, (account.id, client.client_id))
@@ -182,7 +192,6 @@ def introspect() -> ResponseReturnValue:
 @csrf.exempt
 def userinfo() -> ResponseReturnValue:
     from idp.directory.models import Account
-    from idp.oidc import claims
 
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
@@ -197,6 +206,6 @@ def userinfo() -> ResponseReturnValue:
     account = db.session.get(Account, row.account_id)
     if account is None or not account.is_active:
         return jsonify(error="invalid_token"), 401
-    response = jsonify(claims.userinfo(account, row.scope))
+    response = jsonify({**claims.userinfo(account, row.scope), **claims.company_claims(account, row.company_account)})
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -290,3 +290,35 @@ def test_introspection_is_for_authenticated_clients_only(client: FlaskClient, au
 def test_public_client_cannot_introspect(client: FlaskClient, rp) -> None:  # type: ignore[no-untyped-def]
     response = client.post("/introspect", data={"token": "anything", "client_id": "spa"})
     assert response.status_code == 401
+
+
+def test_company_account_login_carries_the_console_roles(client: FlaskClient, auth: AuthActions, paul: Person, rp) -> None:  # type: ignore[no-untyped-def]
+    code, verifier = signed_in_code(client, auth, paul, company_account="OCB0000124")
+    tokens = exchange(client, code, verifier, rp["portal"]).json
+    id_token = jwt.decode(tokens["id_token"], KeySet.import_key_set(client.get("/jwks").json), algorithms=["RS256"])
+    assert id_token.claims["company_account"] == "OCB0000124" and id_token.claims["console_roles"] == ["admin"]
+    info = client.get("/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}).json
+    assert info["company_account"] == "OCB0000124" and info["console_roles"] == ["admin"]
+    again = refresh(client, tokens["refresh_token"], rp["portal"]).json
+    info = client.get("/userinfo", headers={"Authorization": f"Bearer {again['access_token']}"}).json
+    assert info["company_account"] == "OCB0000124"  # kept across refreshes
+
+
+@pytest.mark.parametrize("company", ["OCB0000412", "OCB9999999", "junk"])
+def test_company_account_of_a_non_console_user_is_refused_with_a_page(client: FlaskClient, auth: AuthActions,
+                                                                      paul: Person, rp, app: Flask, company: str) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        from idp.directory import service
+
+        service.create_contract(contract_id="OCB0000412", name="SI_qualif", offer="flexible-computing-advanced",
+                                company_name="ACME", referent=service.Identity(
+                                    login="someone.else", email="else@example.test", first_name="S",
+                                    last_name="E", landline="0102030405"))
+        service.add_member("OCB0000412", service.Identity(login="paul.dupont", email=paul.email, first_name="Paul",
+                                                          last_name="Dupont", landline="0102030405"))
+        db.session.commit()  # paul is a member of OCB0000412, without any console role
+    auth.login(paul.login, paul.password)
+    _, challenge = pkce()
+    response = authorize(client, challenge, company_account=company)
+    assert response.status_code == 403 and "Location" not in response.headers
+    assert company[:16] in response.text
