@@ -8,6 +8,7 @@ from idp.directory.models import Membership
 from idp.directory.models import MembershipConsoleRole
 from idp.extensions import db
 from idp.mail.outbox import OutboxMessage
+from idp.oidc.logout import BackchannelLogout
 from idp.oidc.models import AuthorizationCode
 from idp.oidc.models import Consent
 from idp.oidc.models import OAuth2Client
@@ -24,6 +25,7 @@ __all__ = [
     "Account",
     "AuditEvent",
     "AuthorizationCode",
+    "BackchannelLogout",
     "CaptchaChallenge",
     "Consent",
     "ConsoleGroup",

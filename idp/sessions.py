@@ -18,7 +18,7 @@ from flask import g
 from flask import request
 from sqlalchemy import ForeignKey
 from sqlalchemy import String
-from sqlalchemy import update
+from sqlalchemy import select
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -105,6 +105,7 @@ def current() -> SsoSession | None:
     idle = timedelta(seconds=settings.session.idle_timeout_seconds)
     if now >= session.expires_at or now - session.last_seen_at >= idle:
         session.ended_at = now
+        _ended(session.id_hash, session.account)
         audit.record(audit.EventTag.SESSION_EXPIRED, session.account_id)
         db.session.commit()
         g.sso_cookie = ""
@@ -116,22 +117,30 @@ def current() -> SsoSession | None:
     return session
 
 
+def _ended(session_hash: str, account: Account) -> None:
+    from idp.oidc.logout import session_ended
+
+    session_ended(session_hash, account.public_id)
+
+
 def end(session: SsoSession) -> None:
     session.ended_at = clock.now()
+    _ended(session.id_hash, session.account)
     g.sso_cookie = ""
     g.sso_session = None
 
 
 def end_all(account_id: int, keep: SsoSession | None = None) -> int:
     """End every live session of an account (but ``keep``); return how many ended."""
-    stmt = (
-        update(SsoSession)
-        .where(SsoSession.account_id == account_id, SsoSession.ended_at.is_(None))
-        .values(ended_at=clock.now())
-    )
+    query = select(SsoSession).where(SsoSession.account_id == account_id, SsoSession.ended_at.is_(None))
     if keep is not None:
-        stmt = stmt.where(SsoSession.id_hash != keep.id_hash)
-    return db.session.execute(stmt).rowcount
+        query = query.where(SsoSession.id_hash != keep.id_hash)
+    ended = list(db.session.scalars(query))
+    now = clock.now()
+    for session in ended:
+        session.ended_at = now
+        _ended(session.id_hash, session.account)
+    return len(ended)
 
 
 def _write_cookie(response: Response) -> Response:

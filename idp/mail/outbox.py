@@ -166,9 +166,13 @@ class Dispatcher:
             self._thread = None
 
     def deliver_now(self) -> int:
+        """Send due mail, then due back-channel logouts (the same durable-queue loop)."""
+        from idp.oidc import logout
+
         with self.app.app_context():
             try:
-                return deliver_due(self.transport, self.settings)
+                sent = deliver_due(self.transport, self.settings)
+                return sent + logout.deliver_due()
             finally:
                 db.session.remove()
 

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint
 from flask import current_app
+from flask import flash
 from flask import jsonify
 from flask import redirect
 from flask import render_template
@@ -24,8 +25,11 @@ from flask import url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from joserfc import jwt
+from joserfc.errors import JoseError
 from sqlalchemy import select
 
+from idp import audit
 from idp import clock
 from idp import sessions
 from idp.extensions import csrf
@@ -35,6 +39,7 @@ from idp.oidc.claims import SCOPES
 from idp.oidc.models import Consent
 from idp.oidc.models import OAuth2Token
 from idp.security.tokens import token_hash
+from idp.selfservice.login import SIGNED_OUT
 
 bp = Blueprint("oidc", __name__)
 
@@ -57,6 +62,9 @@ def discovery() -> ResponseReturnValue:
         "userinfo_endpoint": issuer + url_for("oidc.userinfo"),
         "jwks_uri": issuer + url_for("oidc.jwks"),
         "revocation_endpoint": issuer + url_for("oidc.revoke"),
+        "end_session_endpoint": issuer + url_for("oidc.end_session"),
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
         "introspection_endpoint": issuer + url_for("oidc.introspect"),
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
@@ -168,6 +176,54 @@ def _redirect(uri: str, error: str, state: str | None) -> ResponseReturnValue:
 
 def _redirect_error(grant, error: str) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
     return _redirect(grant.redirect_uri, error, grant.request.payload.state)
+
+
+class EndSessionForm(FlaskForm):
+    pass
+
+
+def _hint_claims(hint: str | None) -> dict | None:  # type: ignore[type-arg]
+    """Claims of an ID token we signed (an expired one is fine, per RP-Initiated Logout §2)."""
+    if not hint or len(hint) > 8192:
+        return None
+    try:
+        token = jwt.decode(hint, current_app.extensions["idp.keys"].verification_keys(), algorithms=["RS256", "ES256"])
+    except JoseError:
+        return None
+    if token.claims.get("iss") != current_app.config["IDP_SETTINGS"].server.issuer:
+        return None
+    return token.claims
+
+
+@bp.route("/end-session", methods=["GET", "POST"])
+def end_session() -> ResponseReturnValue:
+    """RP-initiated logout: end the SSO session, then back to the client if it asked."""
+    from idp.oidc.models import OAuth2Client
+
+    source = request.form if request.method == "POST" else request.args
+    hint = _hint_claims(source.get("id_token_hint"))
+    if source.get("id_token_hint") and hint is None:
+        return _error_page(OAuth2Error(error="invalid_request", description="id_token_hint is not valid"))
+    audience = (hint or {}).get("aud")
+    client_id = source.get("client_id") or (audience[0] if isinstance(audience, list) else audience)
+    client = db.session.scalar(select(OAuth2Client).where(OAuth2Client.client_id == client_id)) if client_id else None
+    target = source.get("post_logout_redirect_uri")
+    if target and (client is None or target not in client.post_logout_redirect_uris):
+        return _error_page(OAuth2Error(error="invalid_request", description="post_logout_redirect_uri is not registered"))
+    session = sessions.current()
+    form = EndSessionForm()
+    proven = session is not None and hint is not None and hint.get("sid") == session.id_hash[:32]
+    if session is not None and not proven and not form.validate_on_submit():
+        return render_template("oidc/end-session.html", form=form, client=client, params=source)
+    if session is not None:
+        sessions.end(session)
+        audit.record(audit.EventTag.LOGOUT, session.account_id, client=client_id)
+        db.session.commit()
+    if target:
+        state = source.get("state")
+        return redirect(target + (("&" if "?" in target else "?") + urlencode({"state": state}) if state else ""))
+    flash(str(SIGNED_OUT))
+    return redirect(url_for("selfservice.login"))
 
 
 @bp.post("/token")

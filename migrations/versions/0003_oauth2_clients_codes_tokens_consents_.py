@@ -1,4 +1,4 @@
-"""oauth2 clients, codes, tokens, consents
+"""oauth2 clients, codes, tokens, consents, back-channel logouts
 
 Revision ID: 0003
 Revises: 0002
@@ -20,6 +20,22 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('backchannel_logouts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sa.String(length=64), nullable=False),
+    sa.Column('sub', sa.String(length=64), nullable=False),
+    sa.Column('sid', sa.String(length=64), nullable=False),
+    sa.Column('created_at', idp.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', idp.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('delivered_at', idp.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.String(length=500), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('backchannel_logouts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_backchannel_logouts_delivered_at'), ['delivered_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_backchannel_logouts_next_attempt_at'), ['next_attempt_at'], unique=False)
+
     op.create_table('oauth2_clients',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('client_id', sa.String(length=64), nullable=False),
@@ -111,3 +127,8 @@ def downgrade() -> None:
 
     op.drop_table('oauth2_codes')
     op.drop_table('oauth2_clients')
+    with op.batch_alter_table('backchannel_logouts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_backchannel_logouts_next_attempt_at'))
+        batch_op.drop_index(batch_op.f('ix_backchannel_logouts_delivered_at'))
+
+    op.drop_table('backchannel_logouts')
