@@ -32,8 +32,11 @@ run: install
 	@echo "  Identity provider:  http://$(HOST):$(PORT)/login"
 	@echo "  Sign in as the demo referent:  login paul.dupont  password Espace#Client-0124"
 	@echo "  Emails (development): instance/mail/*.eml, or .venv/bin/idp outbox list"
-	@echo "  (the portal on :5001 and the console on :5002 arrive with the SSO release)"
+	@echo "  Customer Area (portal):  http://$(HOST):5001/     Technical console:  http://$(HOST):5002/"
 	@echo
+	set -a; . instance/sso_clients.env; set +a; trap 'kill 0' EXIT INT TERM; \
+	$(BIN)/gunicorn --bind $(HOST):5001 --workers 1 --threads 4 'sso_clients.portal:create_app()' & \
+	$(BIN)/gunicorn --bind $(HOST):5002 --workers 1 --threads 4 'sso_clients.console:create_app()' & \
 	$(BIN)/idp serve --host $(HOST) --port $(PORT)
 
 chromium:

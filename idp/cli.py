@@ -158,15 +158,19 @@ def serve(ctx: Context, host: str, port: int, workers: int | None, threads: int 
 
 
 @cli.command()
+@click.option("--clients-env", default="instance/sso_clients.env", show_default=True,
+              help="Where the portal's and console's client secrets are written.")
 @click.option("--json", "as_json", is_flag=True)
 @in_transaction
-def demo(ctx: Context, as_json: bool) -> None:
-    """Load the seed guides' example contracts and users (once; never in production)."""
+def demo(ctx: Context, clients_env: str, as_json: bool) -> None:
+    """Load the seed guides' example contracts and users, and register the portal and the
+    console (once; never in production)."""
     from idp import demo as demo_data
 
     if ctx.settings.is_production:
         raise CliError("demo data is refused in production")
     loaded = demo_data.load()
+    demo_data.register_sso_clients(clients_env)
     data = {"loaded": loaded, "login": demo_data.REFERENT_LOGIN, "password": demo_data.DEMO_PASSWORD}
     emit(data, as_json, lambda: click.echo("demo data loaded" if loaded else "demo data already present"))
 

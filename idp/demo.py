@@ -62,3 +62,38 @@ def load() -> bool:
         assert account is not None
         service.set_password(account, DEMO_PASSWORD)
     return True
+
+
+SSO_CLIENTS = {
+    "portal": ("Espace Client Cloud", "PORTAL", 5001),
+    "console": ("Flexible Engine console", "CONSOLE", 5002),
+}
+
+
+def register_sso_clients(env_file: str, host: str = "127.0.0.1") -> bool:
+    """Register the portal and the console (first-party) and write their secrets to
+    ``env_file`` (mode 0600) for `make run`; nothing to do if both are already there."""
+    import os
+    from pathlib import Path
+
+    from idp.oidc import clients as registry
+
+    path = Path(env_file)
+    existing = {c.client_id for c in registry.all_clients()}
+    if path.exists() and set(SSO_CLIENTS) <= existing:
+        return False
+    lines = []
+    for client_id, (name, prefix, port) in SSO_CLIENTS.items():
+        if client_id in existing:
+            registry.delete(client_id)  # its secret is lost with the env file: issue a new one
+            db.session.flush()
+        base = f"http://{host}:{port}"
+        reg = registry.create(client_id=client_id, name=name, redirect_uris=[f"{base}/callback"],
+                              post_logout_redirect_uris=[f"{base}/"], backchannel_logout_uri=f"{base}/backchannel-logout",
+                              first_party=True)
+        lines.append(f"{prefix}_CLIENT_SECRET={reg.secret}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    return True

@@ -38,6 +38,7 @@ from idp.oidc import claims
 from idp.oidc.claims import SCOPES
 from idp.oidc.models import Consent
 from idp.oidc.models import OAuth2Token
+from idp.security.headers import allow_form_redirect
 from idp.security.tokens import token_hash
 from idp.selfservice.login import SIGNED_OUT
 
@@ -161,6 +162,7 @@ def authorize() -> ResponseReturnValue:
             else:
                 if "none" in prompt:
                     return _redirect_error(grant, "consent_required")
+                allow_form_redirect(grant.redirect_uri)
                 return render_template("oidc/consent.html", client=client, scopes=scopes, form=form)
     return server.create_authorization_response(grant=grant, grant_user=account)
 
@@ -214,6 +216,8 @@ def end_session() -> ResponseReturnValue:
     form = EndSessionForm()
     proven = session is not None and hint is not None and hint.get("sid") == session.id_hash[:32]
     if session is not None and not proven and not form.validate_on_submit():
+        if target:
+            allow_form_redirect(target)
         return render_template("oidc/end-session.html", form=form, client=client, params=source)
     if session is not None:
         sessions.end(session)

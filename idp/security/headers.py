@@ -2,27 +2,43 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask
 from flask import Response
+from flask import g
 from flask import request
 
-CSP = "; ".join(
-    (
+def csp(form_targets: set[str] | None = None) -> str:
+    # form-action also governs the redirects that follow a form's submission (login →
+    # /authorize → the client's redirect URI): a page whose form may end at a client names
+    # that one validated origin, and no other.
+    form_action = " ".join(["'self'", *sorted(form_targets or ())])
+    return "; ".join((
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' data:",
         "object-src 'none'",
         "base-uri 'none'",
-        "form-action 'self'",
+        f"form-action {form_action}",
         "frame-ancestors 'none'",
-    )
-)
+    ))
+
+
+def allow_form_redirect(uri: str) -> None:
+    """Let this page's form end, through redirects, at ``uri``'s origin (already validated)."""
+    parts = urlsplit(uri)
+    if parts.scheme in {"http", "https"} and parts.netloc:
+        g.setdefault("form_targets", set()).add(f"{parts.scheme}://{parts.netloc}")
+
+
+CSP = csp()
 
 
 def _apply(response: Response) -> Response:
     h = response.headers
-    h.setdefault("Content-Security-Policy", CSP)
+    h.setdefault("Content-Security-Policy", csp(g.get("form_targets")) if g.get("form_targets") else CSP)
     h.setdefault("X-Content-Type-Options", "nosniff")
     h.setdefault("X-Frame-Options", "DENY")
     h.setdefault("Referrer-Policy", "no-referrer")

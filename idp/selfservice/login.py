@@ -63,7 +63,27 @@ def login() -> ResponseReturnValue:
         status = 400
     form.next.data = target
     form.password.data = ""
+    _allow_client_redirect(target)
     return render_template("selfservice/login.html", form=form, error=error), status
+
+
+def _allow_client_redirect(target: str) -> None:
+    """If the login continues an authorization request, its client's registered redirect
+    URI is where the form's redirects end: let the page's CSP say so."""
+    from urllib.parse import parse_qs
+    from urllib.parse import urlsplit
+
+    from idp.oidc.server import query_client
+    from idp.security.headers import allow_form_redirect
+
+    parts = urlsplit(target)
+    if parts.path != url_for("oidc.authorize"):
+        return
+    args = parse_qs(parts.query)
+    client = query_client((args.get("client_id") or [""])[0])
+    redirect_uri = (args.get("redirect_uri") or [""])[0]
+    if client is not None and client.check_redirect_uri(redirect_uri):
+        allow_form_redirect(redirect_uri)
 
 
 @bp.route("/logout", methods=["GET", "POST"])

@@ -100,10 +100,15 @@ def test_init_is_idempotent(idp) -> None:  # type: ignore[no-untyped-def]
         assert json.loads(result.output)["database"] == "ready"
 
 
-def test_demo_loads_once(idp, app: Flask) -> None:  # type: ignore[no-untyped-def]
-    first = json.loads(idp("demo", "--json").output)
+def test_demo_loads_once_and_registers_the_two_applications(idp, app: Flask, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    env = tmp_path / "sso_clients.env"
+    first = json.loads(idp("demo", "--json", "--clients-env", str(env)).output)
     assert first["loaded"] is True and first["login"] == "paul.dupont"
-    assert json.loads(idp("demo", "--json").output)["loaded"] is False
+    secrets = env.read_text()
+    assert "PORTAL_CLIENT_SECRET=" in secrets and "CONSOLE_CLIENT_SECRET=" in secrets
+    assert oct(env.stat().st_mode & 0o777) == "0o600"
+    assert json.loads(idp("demo", "--json", "--clients-env", str(env)).output)["loaded"] is False
+    assert env.read_text() == secrets  # nothing re-issued
     with app.app_context():
         assert {c.id for c in db.session.scalars(select(Contract))} == {"OCB0000124", "OCB0000412"}
         paul = db.session.scalar(select(Account).where(Account.login == "paul.dupont"))

@@ -322,3 +322,13 @@ def test_company_account_of_a_non_console_user_is_refused_with_a_page(client: Fl
     response = authorize(client, challenge, company_account=company)
     assert response.status_code == 403 and "Location" not in response.headers
     assert company[:16] in response.text
+
+
+def test_login_page_lets_its_form_end_only_at_the_clients_registered_origin(client: FlaskClient, rp) -> None:  # type: ignore[no-untyped-def]
+    _, challenge = pkce()
+    first = authorize(client, challenge)
+    page = client.get(first.headers["Location"])
+    assert "form-action 'self' http://127.0.0.1:5001;" in page.headers["Content-Security-Policy"]
+    forged = client.get("/login?next=" + urlencode({"x": "/authorize?client_id=portal&redirect_uri=https://evil.example/cb"})[2:])
+    assert "form-action 'self';" in forged.headers["Content-Security-Policy"]
+    assert "evil" not in forged.headers["Content-Security-Policy"]

@@ -1,0 +1,1 @@
+"""The two relying applications that trust the IdP: the portal and the console."""

@@ -1,0 +1,33 @@
+"""The technical console on port 5002: a console login for one company account; shows the
+company account, the person and their console roles."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+from flask import render_template
+from flask import request
+from flask.typing import ResponseReturnValue
+
+from sso_clients import rp
+
+
+def create_app(config: rp.RpConfig | None = None) -> Flask:
+    app = Flask(__name__)
+    rp.init_rp(app, config or rp.RpConfig.from_env("CONSOLE", "console", "http://127.0.0.1:5002",
+                                                  "openid profile email"))
+
+    @app.get("/")
+    def home() -> ResponseReturnValue:
+        return render_template("console.html", user=rp.signed_in())
+
+    @app.get("/login")
+    def login() -> ResponseReturnValue:
+        company = request.args.get("company_account", "")
+        if not re.fullmatch(r"OCB\d{7}", company):
+            # Step 1 of the console's web login: which company account (SPEC §3).
+            return render_template("console.html", user=None, ask_company=True)
+        return rp.start_login(company_account=company)
+
+    return app

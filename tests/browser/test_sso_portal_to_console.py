@@ -1,0 +1,99 @@
+"""Single sign-on across the two relying applications, in a real browser: log in on the
+portal, open the console from the portal without a login form, log out from the console,
+and find the portal session gone (back-channel logout)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+
+from idp.extensions import db
+from idp.oidc import clients as registry
+from tests import factories
+from tests.browser.conftest import _free_port
+
+pytestmark = pytest.mark.browser
+
+
+def _wait(url: str, proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - loopback
+                return
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read().decode()[-2000:]) from None
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
+
+
+@pytest.fixture
+def apps(app: Flask, live_server: str) -> Iterator[dict[str, str]]:
+    """The portal and the console, registered at the IdP and served by gunicorn."""
+    ports = {"portal": _free_port(), "console": _free_port()}
+    env = {**os.environ, "IDP_SERVER__ISSUER": live_server}
+    with app.app_context():
+        app.extensions["idp.keys"].ensure()
+        factories.contract_with_referent()
+        for name, port in ports.items():
+            base = f"http://127.0.0.1:{port}"
+            reg = registry.create(client_id=name, name=name.title(), redirect_uris=[f"{base}/callback"],
+                                  post_logout_redirect_uris=[f"{base}/"],
+                                  backchannel_logout_uri=f"{base}/backchannel-logout", first_party=True)
+            prefix = name.upper()
+            env.update({f"{prefix}_CLIENT_SECRET": reg.secret or "", f"{prefix}_BASE_URL": base})
+        db.session.commit()
+    env["CONSOLE_BASE_URL"] = f"http://127.0.0.1:{ports['console']}"
+    procs = []
+    try:
+        for name, port in ports.items():
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+                 f"sso_clients.{name}:create_app()"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            procs.append(proc)
+            _wait(f"http://127.0.0.1:{port}/", proc)
+        yield {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(10)
+
+
+def test_portal_to_console_and_single_logout(browser, live_server: str, apps: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(locale="fr-FR")
+    page = context.new_page()
+    try:
+        # log in on the portal (through the IdP's form)
+        page.goto(apps["portal"] + "/")
+        page.click("#sign-in")
+        page.get_by_label("Identifiant", exact=True).fill("paul.dupont")
+        page.get_by_label("Mot de passe", exact=True).fill(factories.PASSWORD)
+        page.get_by_role("button", name="Se connecter").click()
+        page.wait_for_url(apps["portal"] + "/")
+        assert "paul.dupont" in page.locator("#person").inner_text()
+        assert "users: manager" in page.content()
+        # open the console from the portal: no login form on the way
+        page.click("#contract-OCB0000124 a.console")
+        page.wait_for_url(apps["console"] + "/")
+        assert page.locator("#company").inner_text() == "OCB0000124"
+        assert page.locator("#roles").inner_text() == "admin"
+        # log out from the console
+        page.click("#sign-out")
+        page.wait_for_url(apps["console"] + "/")
+        # the portal's session is gone too (back-channel logout, delivered by the IdP)
+        for _ in range(50):
+            page.goto(apps["portal"] + "/")
+            if page.locator("#sign-in").count():
+                break
+            time.sleep(0.2)
+        assert page.locator("#sign-in").count() == 1
+    finally:
+        context.close()
