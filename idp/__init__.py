@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from idp.extensions import csrf
     from idp.extensions import db
     from idp.mail import outbox
+    from idp.oidc import console_login
     from idp.oidc import views as oidc_views
     from idp.oidc.keys import KeyStore
     from idp.oidc.server import init_oidc
@@ -96,7 +97,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.register_error_handlers(app)
     app.register_blueprint(observability.bp)
     app.register_blueprint(i18n.bp)
-    for blueprint in (login.bp, password.bp, forgot_login.bp, account.bp, captcha.bp, oidc_views.bp):
+    for blueprint in (login.bp, password.bp, forgot_login.bp, account.bp, captcha.bp, oidc_views.bp,
+                      console_login.bp):
         app.register_blueprint(blueprint)
     return app
 

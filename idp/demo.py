@@ -90,7 +90,7 @@ def register_sso_clients(env_file: str, host: str = "127.0.0.1") -> bool:
         base = f"http://{host}:{port}"
         reg = registry.create(client_id=client_id, name=name, redirect_uris=[f"{base}/callback"],
                               post_logout_redirect_uris=[f"{base}/"], backchannel_logout_uri=f"{base}/backchannel-logout",
-                              first_party=True)
+                              first_party=True, console_login=client_id == "console")
         lines.append(f"{prefix}_CLIENT_SECRET={reg.secret}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

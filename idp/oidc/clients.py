@@ -68,6 +68,7 @@ def create(
     auth_method: str = "client_secret_basic",
     public: bool = False,
     first_party: bool = False,
+    console_login: bool = False,
     jwks_file: str | None = None,
 ) -> Registration:
     if not client_id or len(client_id) > 64 or not all(c.isalnum() or c in "-_." for c in client_id):
@@ -99,7 +100,7 @@ def create(
     client = OAuth2Client(
         client_id=client_id, name=name.strip(), secret_hash=token_hash(secret) if secret else None,
         token_endpoint_auth_method=auth_method, redirect_uris=uris, post_logout_redirect_uris=logout_uris,
-        backchannel_logout_uri=backchannel, jwks=jwks, first_party=first_party,
+        backchannel_logout_uri=backchannel, jwks=jwks, first_party=first_party, console_login=console_login,
     )
     db.session.add(client)
     db.session.flush()

@@ -32,6 +32,8 @@ class OAuth2Client(db.Model):
     # Public JWKS of a private_key_jwt client.
     jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     first_party: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The technical console: its web login asks for the company account first (SPEC §3).
+    console_login: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
     @property

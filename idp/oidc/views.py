@@ -35,6 +35,7 @@ from idp import sessions
 from idp.extensions import csrf
 from idp.extensions import db
 from idp.oidc import claims
+from idp.oidc import console_login
 from idp.oidc.claims import SCOPES
 from idp.oidc.models import Consent
 from idp.oidc.models import OAuth2Token
@@ -125,6 +126,15 @@ def authorize() -> ResponseReturnValue:
             return _redirect(error.redirect_uri, error.error, getattr(error, "state", None))
         return _error_page(error)
     prompt = set((request.args.get("prompt") or "").split())
+    if grant.client.console_login and not request.args.get("company_account"):
+        # The console's web login starts with the company account (SPEC §3).
+        here = url_for("oidc.authorize") + "?" + urlencode(request.args.to_dict(flat=True))
+        known = console_login.remembered()
+        if session is not None and known:
+            return redirect(console_login.with_company(here, known))  # SSO: no form at all
+        if "none" in prompt:
+            return _redirect_error(grant, "login_required")
+        return redirect(console_login.step_url(here))
     if session is None:
         if "none" in prompt:
             return _redirect_error(grant, "login_required")

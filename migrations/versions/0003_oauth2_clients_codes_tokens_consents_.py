@@ -47,6 +47,7 @@ def upgrade() -> None:
     sa.Column('backchannel_logout_uri', sa.String(length=500), nullable=True),
     sa.Column('jwks', sa.JSON(), nullable=True),
     sa.Column('first_party', sa.Boolean(), nullable=False),
+    sa.Column('console_login', sa.Boolean(), nullable=False),
     sa.Column('created_at', idp.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('client_id')

@@ -25,9 +25,8 @@ def create_app(config: rp.RpConfig | None = None) -> Flask:
     @app.get("/login")
     def login() -> ResponseReturnValue:
         company = request.args.get("company_account", "")
-        if not re.fullmatch(r"OCB\d{7}", company):
-            # Step 1 of the console's web login: which company account (SPEC §3).
-            return render_template("console.html", user=None, ask_company=True)
-        return rp.start_login(company_account=company)
+        if re.fullmatch(r"OCB\d{7}", company):
+            return rp.start_login(company_account=company)  # from the portal: SSO, no form
+        return rp.start_login()  # direct: the IdP asks for the company account first
 
     return app

@@ -97,3 +97,30 @@ def test_portal_to_console_and_single_logout(browser, live_server: str, apps: di
         assert page.locator("#sign-in").count() == 1
     finally:
         context.close()
+
+
+def test_console_direct_access_asks_the_company_account_then_the_login(browser, live_server: str,  # type: ignore[no-untyped-def]
+                                                                     apps: dict[str, str], app: Flask) -> None:
+    with app.app_context():
+        from sqlalchemy import update
+
+        from idp.oidc.models import OAuth2Client
+
+        db.session.execute(update(OAuth2Client).where(OAuth2Client.client_id == "console").values(console_login=True))
+        db.session.commit()
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    try:
+        page.goto(apps["console"] + "/")
+        page.click("#sign-in")
+        page.get_by_label("Company account (domain name)").fill("OCB0000124")
+        page.get_by_label("Remember my company account").check()
+        page.get_by_role("button", name="Go to log in").click()
+        page.get_by_label("Login", exact=True).fill("paul.dupont")
+        page.get_by_label("Password", exact=True).fill(factories.PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(apps["console"] + "/")
+        assert page.locator("#company").inner_text() == "OCB0000124"
+        assert page.locator("#roles").inner_text() == "admin"
+    finally:
+        context.close()
