@@ -314,19 +314,20 @@ def clients() -> None:
 @click.option("--auth-method", type=click.Choice(["client_secret_basic", "client_secret_post", "private_key_jwt"]),
               default="client_secret_basic", show_default=True)
 @click.option("--jwks", "jwks_file", type=click.Path(dir_okay=False), help="Public JWKS for private_key_jwt.")
+@click.option("--id-token-alg", type=click.Choice(["RS256", "ES256"]), help="ID token signature (default: oidc.default_signing_alg).")
 @click.option("--json", "as_json", is_flag=True)
 @in_transaction
 def clients_create(ctx: Context, client_id: str, name: str, redirect_uris: tuple[str, ...],
                    logout_uris: tuple[str, ...], backchannel_logout_uri: str | None, public: bool,
                    first_party: bool, console_login: bool, auth_method: str, jwks_file: str | None,
-                   as_json: bool) -> None:
+                   id_token_alg: str | None, as_json: bool) -> None:
     """Register a client; its secret is printed once and stored only as a hash."""
     from idp.oidc import clients as registry
 
     reg = registry.create(
         client_id=client_id, name=name, redirect_uris=list(redirect_uris), post_logout_redirect_uris=list(logout_uris),
         backchannel_logout_uri=backchannel_logout_uri, auth_method=auth_method, public=public,
-        first_party=first_party, console_login=console_login, jwks_file=jwks_file,
+        first_party=first_party, console_login=console_login, jwks_file=jwks_file, id_token_alg=id_token_alg,
     )
     data = {"client_id": reg.client.client_id, "client_secret": reg.secret,
             "token_endpoint_auth_method": reg.client.token_endpoint_auth_method}

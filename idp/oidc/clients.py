@@ -12,8 +12,11 @@ import ipaddress
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
 from sqlalchemy import select
 
 from idp.errors import Conflict
@@ -70,6 +73,7 @@ def create(
     first_party: bool = False,
     console_login: bool = False,
     jwks_file: str | None = None,
+    id_token_alg: str | None = None,
 ) -> Registration:
     if not client_id or len(client_id) > 64 or not all(c.isalnum() or c in "-_." for c in client_id):
         raise ValidationError("client id must be 1 to 64 characters among letters, digits, - _ .")
@@ -92,8 +96,9 @@ def create(
             jwks = json.loads(Path(jwks_file).read_text())
         except (OSError, ValueError) as exc:
             raise ValidationError(f"cannot read the JWKS file: {exc}") from None
-        if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
-            raise ValidationError("the JWKS file must hold {\"keys\": [...]}")
+        jwks = _public_jwks(jwks)
+    if id_token_alg not in {None, "RS256", "ES256"}:
+        raise ValidationError("ID token algorithm must be RS256 or ES256")
     if db.session.scalar(select(OAuth2Client.id).where(OAuth2Client.client_id == client_id)):
         raise Conflict(f"client {client_id} already exists")
     secret = new_token() if auth_method in {"client_secret_basic", "client_secret_post"} else None
@@ -101,10 +106,27 @@ def create(
         client_id=client_id, name=name.strip(), secret_hash=token_hash(secret) if secret else None,
         token_endpoint_auth_method=auth_method, redirect_uris=uris, post_logout_redirect_uris=logout_uris,
         backchannel_logout_uri=backchannel, jwks=jwks, first_party=first_party, console_login=console_login,
+        id_token_signed_response_alg=id_token_alg,
     )
     db.session.add(client)
     db.session.flush()
     return Registration(client, secret)
+
+
+def _public_jwks(data: object) -> dict[str, Any]:
+    """The client's public keys, checked: RSA or EC, and never a private key."""
+    if not isinstance(data, dict) or not isinstance(data.get("keys"), list) or not data["keys"]:
+        raise ValidationError("the JWKS file must hold {\"keys\": [...]}")
+    try:
+        keys = KeySet.import_key_set(data)
+    except (JoseError, ValueError, TypeError, KeyError) as exc:
+        raise ValidationError(f"the JWKS file holds an unusable key: {exc}") from None
+    for key in keys:
+        if key.key_type not in {"RSA", "EC"}:
+            raise ValidationError("private_key_jwt keys must be RSA or EC")
+        if key.is_private:
+            raise ValidationError("the JWKS file holds a private key: register only the public keys")
+    return keys.as_dict(private=False)
 
 
 def check_secret(client: OAuth2Client, secret: str) -> bool:

@@ -15,10 +15,10 @@ from idp.directory.models import Account
 from idp.extensions import db
 from idp.oidc.models import OAuth2Client
 from idp.oidc.models import OAuth2Token
+from idp.oidc.server import CLIENT_AUTH_METHODS
 from idp.oidc.server import revoke_family
 from idp.security.tokens import token_hash
 
-AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
 
 def find_token(token_string: str, hint: str | None) -> OAuth2Token | None:
@@ -29,7 +29,7 @@ def find_token(token_string: str, hint: str | None) -> OAuth2Token | None:
 
 
 class Revocation(RevocationEndpoint):
-    CLIENT_AUTH_METHODS = AUTH_METHODS
+    CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> OAuth2Token | None:
         return find_token(token_string, token_type_hint)
@@ -42,7 +42,7 @@ class Revocation(RevocationEndpoint):
 
 class Introspection(IntrospectionEndpoint):
     # A public client's bare client_id proves nothing: introspection needs a real secret.
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> OAuth2Token | None:
         return find_token(token_string, token_type_hint)

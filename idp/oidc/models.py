@@ -34,6 +34,8 @@ class OAuth2Client(db.Model):
     first_party: Mapped[bool] = mapped_column(Boolean, default=False)
     # The technical console: its web login asks for the company account first (SPEC §3).
     console_login: Mapped[bool] = mapped_column(Boolean, default=False)
+    # RS256 or ES256 for this client's ID tokens; None: the provider's default.
+    id_token_signed_response_alg: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
     @property
@@ -162,3 +164,13 @@ class Consent(db.Model):
     client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     scopes: Mapped[list[str]] = mapped_column(JSON)
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+
+
+class ClientAssertion(db.Model):
+    """``jti`` of private_key_jwt assertions seen, until they expire: each is single use."""
+
+    __tablename__ = "oauth2_client_assertions"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    jti_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

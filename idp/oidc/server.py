@@ -73,8 +73,12 @@ class S256Challenge(CodeChallenge):
         return authorization_code.code_challenge_method
 
 
+# Every token-endpoint client authentication we accept; each client is registered for one.
+CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+
+
 class CodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     def save_authorization_code(self, code: str, request) -> None:  # type: ignore[no-untyped-def]
         from idp import sessions
@@ -131,17 +135,17 @@ class OpenIDExtension(OpenIDCode):
                 AuthorizationCode.nonce == nonce, AuthorizationCode.client_id == request.payload.client_id)
         ))
 
-    def _key(self):  # type: ignore[no-untyped-def]
-        return current_app.extensions["idp.keys"].signing_key(_settings().oidc.default_signing_alg)
+    def _key(self, client: OAuth2Client):  # type: ignore[no-untyped-def]
+        return current_app.extensions["idp.keys"].signing_key(self.get_client_algorithm(client))
 
     def get_client_algorithm(self, client: OAuth2Client) -> str:
-        return _settings().oidc.default_signing_alg
+        return client.id_token_signed_response_alg or _settings().oidc.default_signing_alg
 
     def get_encode_header(self, client: OAuth2Client) -> dict[str, Any]:
-        return {"alg": self.get_client_algorithm(client), "kid": self._key().kid, "typ": "JWT"}
+        return {"alg": self.get_client_algorithm(client), "kid": self._key(client).kid, "typ": "JWT"}
 
     def resolve_client_private_key(self, client: OAuth2Client):  # type: ignore[no-untyped-def]
-        return self._key().jwk
+        return self._key(client).jwk
 
     def get_client_claims(self, client: OAuth2Client) -> dict[str, Any]:
         now = int(clock.now().timestamp())
@@ -162,7 +166,7 @@ class OpenIDExtension(OpenIDCode):
 
 
 class RefreshGrant(grants.RefreshTokenGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> OAuth2Token | None:
@@ -225,6 +229,9 @@ def init_oidc(app: Flask) -> AuthorizationServer:
     }
     app.config["OAUTH2_REFRESH_TOKEN_GENERATOR"] = True  # opaque and random, like access tokens
     server = AuthorizationServer(app, query_client=query_client, save_token=save_token)
+    from idp.oidc.client_assertion import PrivateKeyJWT
+
+    server.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT())
     server.register_grant(CodeGrant, [S256Challenge(required=True), OpenIDExtension(require_nonce=False)])
     server.register_grant(RefreshGrant)
     server.register_extension(Issuer())

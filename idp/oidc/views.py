@@ -37,8 +37,11 @@ from idp.extensions import db
 from idp.oidc import claims
 from idp.oidc import console_login
 from idp.oidc.claims import SCOPES
+from idp.oidc.client_assertion import ASSERTION_ALGS
+from idp.oidc.keys import ALGORITHMS
 from idp.oidc.models import Consent
 from idp.oidc.models import OAuth2Token
+from idp.oidc.server import CLIENT_AUTH_METHODS
 from idp.security.headers import allow_form_redirect
 from idp.security.tokens import token_hash
 from idp.selfservice.login import SIGNED_OUT
@@ -68,15 +71,20 @@ def discovery() -> ResponseReturnValue:
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
         "introspection_endpoint": issuer + url_for("oidc.introspect"),
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "revocation_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
+        "introspection_endpoint_auth_methods_supported": [m for m in CLIENT_AUTH_METHODS if m != "none"],
+        "introspection_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
         "scopes_supported": list(SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [settings.oidc.default_signing_alg],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "id_token_signing_alg_values_supported": list(ALGORITHMS),
+        "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
+        "request_parameter_supported": False,
+        "claims_parameter_supported": False,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "name", "given_name",
                              "family_name", "preferred_username", "locale", "email", "email_verified",
@@ -105,13 +113,54 @@ def _error_page(error: OAuth2Error) -> ResponseReturnValue:
     return render_template("oidc/error.html", error=error.error, description=error.description), 400
 
 
-def _login_redirect(drop_prompt: bool) -> ResponseReturnValue:
+def _login_redirect(*, reauthenticate: bool, login_hint: str | None = None) -> ResponseReturnValue:
+    """Send the person to the login form, to come back to this authorization request.
+
+    A re-authentication (``prompt=login``, ``max_age`` passed, another person hinted)
+    shows the form even over a live session, and the request comes back with
+    ``auth_after`` in place of ``prompt=login``: only a login newer than now satisfies
+    it, so following the redirect never issues a code on the old authentication.
+    """
     args = request.args.to_dict(flat=True)
-    if drop_prompt:
-        args.pop("prompt", None)
-        args.pop("max_age", None)
+    if reauthenticate:
+        prompt = [p for p in args.pop("prompt", "").split() if p != "login"]
+        if prompt:
+            args["prompt"] = " ".join(prompt)
+        args["auth_after"] = str(int(clock.now().timestamp()))
     target = url_for("oidc.authorize") + "?" + urlencode(args)
-    return redirect(url_for("selfservice.login", next=target))
+    params = {"next": target}
+    if reauthenticate:
+        params["reauth"] = "1"
+    if login_hint:
+        params["login"] = login_hint[:254]
+    return redirect(url_for("selfservice.login", **params))
+
+
+def _needs_login(session: sessions.SsoSession, prompt: set[str]) -> str | None:
+    """Why this session does not satisfy the request, or None: prompt, max_age, auth_after."""
+    if "login" in prompt:
+        return "prompt"
+    age = (clock.now() - session.auth_time).total_seconds()
+    max_age = request.args.get("max_age")
+    if max_age is not None and age > int(max_age):
+        return "max_age"
+    auth_after = request.args.get("auth_after")
+    if auth_after is not None and session.auth_time.timestamp() < int(auth_after):
+        return "auth_after"
+    return None
+
+
+def _hinted_subject(client_id: str) -> str | None:
+    """The ``sub`` of a valid ``id_token_hint`` issued to this client; raises on a bad hint."""
+    hint = request.args.get("id_token_hint")
+    if not hint:
+        return None
+    found = _hint_claims(hint)
+    audience = (found or {}).get("aud")
+    audiences = audience if isinstance(audience, list) else [audience]
+    if found is None or client_id not in audiences or not isinstance(found.get("sub"), str):
+        raise OAuth2Error(error="invalid_request", description="id_token_hint is not a valid ID token for this client")
+    return found["sub"]
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
@@ -126,6 +175,17 @@ def authorize() -> ResponseReturnValue:
             return _redirect(error.redirect_uri, error.error, getattr(error, "state", None))
         return _error_page(error)
     prompt = set((request.args.get("prompt") or "").split())
+    if "none" in prompt and len(prompt) > 1:
+        return _redirect_error(grant, "invalid_request")  # OIDC Core §3.1.2.1
+    for name in ("max_age", "auth_after"):
+        value = request.args.get(name)
+        if value is not None and (not value.isdigit() or len(value) > 12):
+            return _redirect_error(grant, "invalid_request")
+    try:
+        hinted = _hinted_subject(grant.client.client_id)
+    except OAuth2Error as error:
+        return _redirect_error(grant, error.error)
+    login_hint = request.args.get("login_hint")
     if grant.client.console_login and not request.args.get("company_account"):
         # The console's web login starts with the company account (SPEC §3).
         here = url_for("oidc.authorize") + "?" + urlencode(request.args.to_dict(flat=True))
@@ -138,17 +198,14 @@ def authorize() -> ResponseReturnValue:
     if session is None:
         if "none" in prompt:
             return _redirect_error(grant, "login_required")
-        return _login_redirect(drop_prompt=False)
-    if "login" in prompt:
-        return _login_redirect(drop_prompt=True)
-    max_age = request.args.get("max_age")
-    if max_age is not None:
-        if not max_age.isdigit():
-            return _redirect_error(grant, "invalid_request")
-        if (clock.now() - session.auth_time).total_seconds() > int(max_age):
-            if "none" in prompt:
-                return _redirect_error(grant, "login_required")
-            return _login_redirect(drop_prompt=True)
+        return _login_redirect(reauthenticate=False, login_hint=login_hint)
+    reason = _needs_login(session, prompt)
+    if reason is None and hinted is not None and hinted != session.account.public_id:
+        reason = "id_token_hint"  # signed in as someone else than the client expects
+    if reason is not None:
+        if "none" in prompt:
+            return _redirect_error(grant, "login_required")
+        return _login_redirect(reauthenticate=True, login_hint=login_hint)
     account = session.account
     client = grant.client
     company_account = request.args.get("company_account")

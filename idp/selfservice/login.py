@@ -40,8 +40,8 @@ SIGNED_OUT = _l("You are signed out.")
 def login() -> ResponseReturnValue:
     form = LoginForm()
     target = safe_next(form.next.data or request.args.get("next"))
-    if request.method == "GET" and sessions.current() is not None:
-        return redirect(target)
+    if request.method == "GET" and sessions.current() is not None and not request.args.get("reauth"):
+        return redirect(target)  # already signed in, unless the client asked to sign in again
     status = 200
     error = None
     if form.validate_on_submit():
@@ -61,6 +61,8 @@ def login() -> ResponseReturnValue:
             return redirect(target)
     elif request.method == "POST":
         status = 400
+    if request.method == "GET" and request.args.get("login"):
+        form.login.data = request.args["login"][:254]  # login_hint from the client
     form.next.data = target
     form.password.data = ""
     _allow_client_redirect(target)
