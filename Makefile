@@ -10,7 +10,8 @@ PG_URL      ?= $(or $(DATABASE_URL),postgresql+psycopg://postgres@127.0.0.1:5432
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MO_FILES    := $(patsubst %.po,%.mo,$(wildcard idp/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test install chromium test-sqlite test-postgres bench lint clean
+INTEROP     := tests/interop
+.PHONY: run test install chromium interop test-sqlite test-postgres bench lint clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +43,14 @@ run: install
 chromium:
 	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: install chromium
+# The second relying-party library (openid-client) for the interop tests, pinned by the lock file.
+$(INTEROP)/node_modules/.installed: $(INTEROP)/package-lock.json
+	cd $(INTEROP) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+interop: $(INTEROP)/node_modules/.installed
+
+test: install chromium interop
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
@@ -58,4 +66,4 @@ bench: install
 	$(BIN)/python bench/login.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache $(INTEROP)/node_modules

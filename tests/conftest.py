@@ -12,7 +12,10 @@ import os
 import re
 import secrets
 import socket
+import subprocess
+import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -182,7 +185,7 @@ class SmtpSink:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
-        self.port = _free_port()
+        self.port = free_port()
         self.controller: Any = None
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
@@ -234,7 +237,7 @@ def link_in(message: EmailMessage) -> str:
     return match.group(0)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -266,3 +269,34 @@ def mail_settings(smtp: SmtpSink) -> dict[str, Any]:
 @pytest.fixture
 def outbox(app: Flask) -> Outbox:
     return Outbox(app)
+
+
+@pytest.fixture
+def live_server(app, config_file: Path, smtp) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """Serve the test database with the production server, mail to the SMTP sink; yields its URL."""
+    port = free_port()
+    env = {**os.environ, "IDP_CONFIG": str(config_file), "IDP_MAIL__SMTP_PORT": str(smtp.port),
+           "IDP_MAIL__DISPATCH_IN_PROCESS": "true", "IDP_SERVER__ISSUER": f"http://127.0.0.1:{port}"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "idp", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1) as r:  # noqa: S310 - loopback
+                    if r.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"server did not start: {proc.stderr.read().decode()[-2000:]}") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

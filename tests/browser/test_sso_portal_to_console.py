@@ -17,7 +17,7 @@ from flask import Flask
 from idp.extensions import db
 from idp.oidc import clients as registry
 from tests import factories
-from tests.browser.conftest import _free_port
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -38,7 +38,7 @@ def _wait(url: str, proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
 @pytest.fixture
 def apps(app: Flask, live_server: str) -> Iterator[dict[str, str]]:
     """The portal and the console, registered at the IdP and served by gunicorn."""
-    ports = {"portal": _free_port(), "console": _free_port()}
+    ports = {"portal": free_port(), "console": free_port()}
     env = {**os.environ, "IDP_SERVER__ISSUER": live_server}
     with app.app_context():
         app.extensions["idp.keys"].ensure()

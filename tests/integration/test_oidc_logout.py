@@ -21,7 +21,7 @@ from idp.extensions import db
 from idp.oidc import clients as registry
 from tests.conftest import AuthActions
 from tests.conftest import Outbox
-from tests.conftest import _free_port
+from tests.conftest import free_port
 from tests.conftest import csrf_token
 from tests.factories import Person
 from tests.integration.test_oidc_code_flow import CB
@@ -35,7 +35,7 @@ class Receiver:
     """A client's back-channel endpoint on loopback; can be down, then come up."""
 
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.bodies: list[dict[str, list[str]]] = []
         self.server: http.server.ThreadingHTTPServer | None = None
 
