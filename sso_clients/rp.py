@@ -105,7 +105,10 @@ def callback() -> ResponseReturnValue:
     token = client().authorize_access_token()
     claims = token["userinfo"]  # the verified ID token
     info = client().userinfo(token=token)
-    session.clear()
+    language = session.get("lang")
+    session.clear()  # a fresh session for the signed-in person (no fixation), keeping the language
+    if language:
+        session["lang"] = language
     session["user"] = {**dict(info), "sid": claims.get("sid"), "id_token": token["id_token"]}
     return redirect(url_for("home"))
 

@@ -79,7 +79,16 @@ def test_portal_to_console_and_single_logout(browser, live_server: str, apps: di
         page.get_by_role("button", name="Se connecter").click()
         page.wait_for_url(apps["portal"] + "/")
         assert "paul.dupont" in page.locator("#person").inner_text()
-        assert "users: manager" in page.content()
+        assert page.locator("#OCB0000124-users").inner_text() == "Utilisateurs"
+        # a section page shows that section's rights table for this person
+        page.click("#OCB0000124-users")
+        assert page.locator("#profile").inner_text() == "Gestionnaire"
+        assert "Supprimer un utilisateur" in page.locator("#rights").inner_text()
+        # the language switch, and My account at the IdP
+        page.click("#lang-en")
+        assert page.locator("#profile").inner_text() == "Manager"
+        assert page.locator("#my-account").get_attribute("href") == live_server + "/account"
+        page.goto(apps["portal"] + "/")
         # open the console from the portal: no login form on the way
         page.click("#contract-OCB0000124 a.console")
         page.wait_for_url(apps["console"] + "/")
