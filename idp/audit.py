@@ -52,6 +52,8 @@ class EventTag(StrEnum):
     ACCOUNT_CREATED = "directory:account:created"
     CONTRACT_CREATED = "directory:contract:created"
     MEMBER_ADDED = "directory:member:added"
+    MEMBER_REMOVED = "directory:member:removed"
+    ACCOUNT_REMOVED = "directory:account:removed"
 
 
 class AuditEvent(db.Model):

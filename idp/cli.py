@@ -515,6 +515,22 @@ def users_list(ctx: Context, contract_id: str, as_json: bool) -> None:
     emit(data, as_json, text)
 
 
+@users.command("remove")
+@click.argument("login")
+@click.option("--contract", "contract_id", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def users_remove(ctx: Context, login: str, contract_id: str, as_json: bool) -> None:
+    """Remove a person from a contract (never its referent); with no contract left, their
+    account goes too, ending their sessions everywhere (back-channel logout)."""
+    from idp.directory import service
+
+    account_removed = service.remove_member(contract_id, login)
+    data = {"login": login, "contract": contract_id, "account_removed": account_removed}
+    emit(data, as_json, lambda: click.echo(f"{login} removed from {contract_id}"
+                                           + (" (account removed: no contract left)" if account_removed else "")))
+
+
 @users.command("set-password")
 @click.argument("login")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")

@@ -244,8 +244,13 @@ def add_member(
     return result
 
 
-def remove_member(contract_id: str, login: str) -> None:
-    """Remove a person from a contract; the referent can never be removed."""
+def remove_member(contract_id: str, login: str) -> bool:
+    """Remove a person from a contract; the referent can never be removed.
+
+    The tokens that carried this contract's console access die at once. A person left
+    with no contract has no business here any more: their account is removed too
+    (``remove_account``). Returns whether it was.
+    """
     membership = db.session.scalar(
         select(Membership)
         .join(Account)
@@ -255,7 +260,39 @@ def remove_member(contract_id: str, login: str) -> None:
         raise NotFound(f"{login} is not a member of {contract_id}")
     if membership.contract.referent_account_id == membership.account_id:
         raise ValidationError("the referent of a contract cannot be removed from it")
+    account = membership.account
     db.session.delete(membership)
+    db.session.flush()
+    _revoke_tokens(account.id, contract_id)
+    audit.record(audit.EventTag.MEMBER_REMOVED, account.id, contract=contract_id)
+    if db.session.scalar(select(Membership.account_id).where(Membership.account_id == account.id).limit(1)) is None:
+        remove_account(account)
+        return True
+    return False
+
+
+def remove_account(account: Account) -> None:
+    """Delete an account: every SSO session ends with a back-channel logout to each client
+    that holds tokens from it, every token is revoked, then the personal data goes (the
+    audit trail keeps its rows, without the link)."""
+    from idp import sessions
+
+    sessions.end_all(account.id)
+    _revoke_tokens(account.id)
+    audit.record(audit.EventTag.ACCOUNT_REMOVED, account.id, public_id=account.public_id)
+    db.session.delete(account)
+    db.session.flush()
+
+
+def _revoke_tokens(account_id: int, company_account: str | None = None) -> None:
+    from sqlalchemy import update
+
+    from idp.oidc.models import OAuth2Token
+
+    query = update(OAuth2Token).where(OAuth2Token.account_id == account_id, OAuth2Token.revoked_at.is_(None))
+    if company_account is not None:
+        query = query.where(OAuth2Token.company_account == company_account)
+    db.session.execute(query.values(revoked_at=clock.now()))
 
 
 def add_console_group(contract_id: str, name: str) -> ConsoleGroup:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import json
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -161,3 +162,33 @@ def test_password_change_elsewhere_logs_the_clients_out(app: Flask, client: Flas
     assert client.get("/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}).status_code == 401
     outbox.deliver()
     assert _logout_claims(client, receiver)["aud"] == "portal"
+
+
+def test_removing_a_person_from_their_last_contract_logs_the_clients_out(
+        app: Flask, client: FlaskClient, auth: AuthActions, paul: Person, rp, receiver: Receiver,  # type: ignore[no-untyped-def]
+        outbox: Outbox, runner, config_file) -> None:
+    from sqlalchemy import select
+
+    from idp.cli import cli
+    from idp.directory.models import Account
+    from tests.factories import member
+
+    with app.app_context():
+        julie = member("OCB0000124", "julie.dupont", console_roles=["guest"])
+    tokens = _tokens(client, auth, julie, rp)
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert client.get("/userinfo", headers=bearer).status_code == 200
+    receiver.start()
+    referent = runner.invoke(cli, ["--config", str(config_file), "users", "remove", paul.login, "--contract", "OCB0000124"])
+    assert referent.exit_code == 2 and "referent" in referent.output
+    result = runner.invoke(cli, ["--config", str(config_file), "users", "remove", "julie.dupont",
+                                 "--contract", "OCB0000124", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["account_removed"] is True
+    assert client.get("/userinfo", headers=bearer).status_code == 401
+    assert client.get("/").status_code == 302  # the SSO session is gone with the account
+    outbox.deliver()  # if the command's own delivery did not already
+    claims = _logout_claims(client, receiver)
+    assert claims["aud"] == "portal" and claims["sid"]
+    with app.app_context():
+        assert db.session.scalar(select(Account).where(Account.login == "julie.dupont")) is None
