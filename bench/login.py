@@ -30,17 +30,14 @@ from urllib.parse import urlencode
 
 import argon2
 
+from _http import Client
+from _http import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 IDP = [sys.executable, "-m", "idp"]
 LOGINS = ["paul.dupont", "pierre.dupont", "sophie.dupont", "johanne.coleno", "jacques.dupont"]
 SEGMENTS = 4
 CSRF_RE = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def raw_rate(params: argon2.Parameters, seconds: float, threads: int) -> float:
@@ -63,53 +60,6 @@ def raw_rate(params: argon2.Parameters, seconds: float, threads: int) -> float:
     for w in workers:
         w.join()
     return sum(counts) / (time.perf_counter() - start)
-
-
-class Client:
-    """A lean HTTP/1.1 keep-alive client: the load generator shares the server's two cores,
-    so every millisecond it spends parsing is a millisecond taken from the server."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.sock: socket.socket | None = None
-        self.buf = b""
-
-    def _connect(self) -> socket.socket:
-        if self.sock is None:
-            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
-            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.buf = b""
-        return self.sock
-
-    def request(self, raw: bytes) -> tuple[int, bytes, bytes]:
-        """Send one request; return (status, head, body). Bounded: at most 1 MiB read."""
-        sock = self._connect()
-        sock.sendall(raw)
-        while b"\r\n\r\n" not in self.buf:
-            self._recv(sock)
-        head, _, rest = self.buf.partition(b"\r\n\r\n")
-        match = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
-        length = int(match.group(1)) if match else 0
-        while len(rest) < length:
-            rest += self._recv(sock, keep=False)
-        body, self.buf = rest[:length], rest[length:]
-        if re.search(rb"(?i)\r\nconnection: *close", head):
-            self.close()
-        return int(head[9:12]), head, body
-
-    def _recv(self, sock: socket.socket, keep: bool = True) -> bytes:
-        chunk = sock.recv(65536)
-        if not chunk or len(self.buf) > 1 << 20:
-            self.close()
-            raise ConnectionError("server closed the connection")
-        if keep:
-            self.buf += chunk
-        return chunk
-
-    def close(self) -> None:
-        if self.sock is not None:
-            self.sock.close()
-        self.sock = None
 
 
 def one_login(client: Client, login: str, password: str) -> bool:

@@ -12,6 +12,9 @@ class Base(DeclarativeBase):
     pass
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects stay loaded after a commit: a request commits several times (a code consumed,
+# tokens saved), and reloading every row it already holds doubled the SQL of a flow.
+# Sessions are per request, so nothing lives long enough to go stale.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 babel = Babel()
 csrf = CSRFProtect()

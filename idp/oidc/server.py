@@ -14,12 +14,14 @@ from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.errors import InvalidGrantError
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc9207 import IssuerParameter
 from authlib.oidc.core.grants import OpenIDCode
 from flask import Flask
 from flask import current_app
+from flask import g
 from sqlalchemy import select
 from sqlalchemy import update
 
@@ -115,9 +117,11 @@ class CodeGrant(grants.AuthorizationCodeGrant):
                 revoke_family(family)
             db.session.commit()
             return None
-        db.session.commit()
         if row.expires_at <= now:
+            db.session.commit()
             return None
+        # Not committed yet: the row stays locked until save_token commits the consumption
+        # with the tokens, in one transaction; a concurrent exchange waits, then finds it used.
         return row
 
     def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
@@ -130,6 +134,13 @@ class CodeGrant(grants.AuthorizationCodeGrant):
 
 class OpenIDExtension(OpenIDCode):
     def exists_nonce(self, nonce: str, request) -> bool:  # type: ignore[no-untyped-def]
+        key = (nonce, request.payload.client_id)
+        seen = g.setdefault("oauth2_nonces", {})
+        if key not in seen:
+            seen[key] = self._nonce_used(nonce, request)
+        return seen[key]
+
+    def _nonce_used(self, nonce: str, request) -> bool:  # type: ignore[no-untyped-def]
         return bool(db.session.scalar(
             select(AuthorizationCode.code_hash).where(
                 AuthorizationCode.nonce == nonce, AuthorizationCode.client_id == request.payload.client_id)
@@ -187,7 +198,17 @@ class RefreshGrant(grants.RefreshTokenGrant):
         return account if account is not None and account.is_active else None
 
     def revoke_old_credential(self, refresh_token: OAuth2Token) -> None:
-        refresh_token.rotated_at = clock.now()
+        # Called after save_token: the successor and this mark commit together, and a
+        # concurrent use of the same token finds it rotated.
+        rotated = db.session.execute(
+            update(OAuth2Token).where(OAuth2Token.id == refresh_token.id, OAuth2Token.rotated_at.is_(None))
+            .values(rotated_at=clock.now())
+        ).rowcount
+        if not rotated:
+            # Used twice at the same time: one of the two holders is a thief.
+            revoke_family(refresh_token.family)
+            db.session.commit()
+            raise InvalidGrantError("The refresh token was already used.")
         db.session.commit()
 
 
@@ -209,11 +230,16 @@ def save_token(token: dict[str, Any], request) -> None:  # type: ignore[no-untyp
         expires_at=now + timedelta(seconds=int(token["expires_in"])),
         refresh_expires_at=now + REFRESH_LIFETIME if refresh else None,
     ))
-    db.session.commit()
+    if previous is None:
+        db.session.commit()  # with the code's consumption; a refresh commits in revoke_old_credential
 
 
 def query_client(client_id: str) -> OAuth2Client | None:
-    return db.session.scalar(select(OAuth2Client).where(OAuth2Client.client_id == client_id))
+    """The client, read once per request (authlib and our views ask several times)."""
+    cache = g.setdefault("oauth2_clients", {})
+    if client_id not in cache:
+        cache[client_id] = db.session.scalar(select(OAuth2Client).where(OAuth2Client.client_id == client_id))
+    return cache[client_id]
 
 
 class Issuer(IssuerParameter):
