@@ -1,0 +1,90 @@
+"""SDK-HMAC-SHA256 canonicalisation and check, against the reference's test vectors
+(iam-api.md §3.6, verified there with huaweicloudsdkcore) and its open points (§3.8)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from idp.api import signing
+from idp.api.signing import SignatureError
+from idp.api.signing import SignedRequest
+
+AK = "QTWAOYTTINDUT2QVKYUC"
+SK = "MFyfvK41ba2giqM7Uio6PznpdUKGpownRZlmVmHc"
+DATE = "20191115T033655Z"
+
+
+def request(method: str, path: str, query: str, headers: dict[str, str], body: bytes = b"") -> SignedRequest:
+    return SignedRequest(method, path, query, headers, hashlib.sha256(body).hexdigest())
+
+
+def auth(signed: str, sig: str) -> signing.Authorization:
+    return signing.parse_authorization(f"SDK-HMAC-SHA256 Access={AK}, SignedHeaders={signed}, Signature={sig}")
+
+
+def test_vector_a_the_signing_guide_example() -> None:
+    req = request("GET", "/v1/77b6a44cba5143ab91d13ab9a8ff44fd/vpcs", "limit=2&marker=13551d6b-755d-4757-b956-536f674975c0",
+                  {"Content-Type": "application/json", "Host": "service.region.example.com", "X-Sdk-Date": DATE})
+    a = auth("content-type;host;x-sdk-date", "7be6668032f70418fcc22abc52071e57aff61b84a1d2381bb430d6870f4f6ebe")
+    canonical = signing.canonical_request(req, a, signing.EMPTY_HASH)
+    assert hashlib.sha256(canonical.encode()).hexdigest() == "b25362e603ee30f4f25e7858e8a7160fd36e803bb2dfe206278659d71a9bcd7a"
+    assert signing.matches(SK, req, a)
+
+
+def test_vector_b_local_get() -> None:
+    req = request("GET", "/v1/servers", "limit=2",
+                  {"Content-Type": "application/json", "Host": "127.0.0.1:5001", "X-Sdk-Date": DATE})
+    assert signing.matches(SK, req, auth("content-type;host;x-sdk-date",
+                                         "c74081babfa175806e1f37956b0724736daaa900a6f88085d9fda67d7a9a478c"))
+
+
+def test_vector_c_post_with_project_and_body() -> None:
+    body = b'{"server":{"name":"vm1"}}'
+    headers = {"Content-Type": "application/json", "Host": "127.0.0.1:5001",
+               "X-Project-Id": "0123456789abcdef0123456789abcdef", "X-Sdk-Date": DATE}
+    req = request("POST", "/v1/0123456789abcdef0123456789abcdef/servers", "", headers, body)
+    assert req.body_hash == "2a36e3a192e928d5551d92298e7c3a9a9806a8c11db79a408d8647b86ad518e5"
+    a = auth("content-type;host;x-project-id;x-sdk-date", "53e91b985e685cd16a41514d6430c0d573672600f34575bead4f3c7af20fedbb")
+    assert signing.matches(SK, req, a)
+    # any change to what was signed breaks it
+    assert not signing.matches(SK, request("POST", req.path, "", headers, body + b" "), a)
+    assert not signing.matches(SK, request("POST", req.path + "x", "", headers, body), a)
+    assert not signing.matches(SK, request("POST", req.path, "a=1", headers, body), a)
+    assert not signing.matches(SK, request("POST", req.path, "", {**headers, "X-Project-Id": "f" * 32}, body), a)
+    assert not signing.matches("x" + SK[1:], req, a)
+
+
+def test_canonical_uri_and_query_rules() -> None:
+    assert signing.canonical_uri("/v1/a b/c%2Fd") == "/v1/a%20b/c/d/"
+    assert signing.canonical_uri("/v1/x/") == "/v1/x/"
+    assert signing.canonical_query("b=2&a=1&a=0&empty=") == "a=0&a=1&b=2&empty="
+    assert signing.canonical_query("q=a+b") == "q=a%2Bb"  # a raw + stays a plus
+    assert signing.canonical_query("") == ""
+
+
+def test_empty_body_accepts_the_declared_hash_as_second_reading() -> None:
+    headers = {"Host": "h", "X-Sdk-Date": DATE, "X-Sdk-Content-Sha256": "UNSIGNED-PAYLOAD"}
+    req = request("GET", "/", "", headers)
+    assert signing.payload_candidates(req) == [signing.EMPTY_HASH, "UNSIGNED-PAYLOAD"]
+    body_req = request("POST", "/", "", {**headers, "X-Sdk-Content-Sha256": "f" * 64}, b"data")
+    assert signing.payload_candidates(body_req) == []  # declared hash is not the body's
+
+
+@pytest.mark.parametrize("value", [
+    None, "", "Bearer abc", "SDK-HMAC-SHA256 Access=AK, SignedHeaders=host, Signature=" + "0" * 64,  # date not signed
+    "SDK-HMAC-SHA256 Access=AK, SignedHeaders=x-sdk-date;host, Signature=" + "0" * 64,  # not sorted
+    "SDK-HMAC-SM3 Access=AK, SignedHeaders=host;x-sdk-date, Signature=" + "0" * 64,
+    "SDK-HMAC-SHA256 Access=AK, SignedHeaders=host;x-sdk-date, Signature=zz",
+])
+def test_malformed_authorization_is_refused(value: str | None) -> None:
+    with pytest.raises(SignatureError):
+        signing.parse_authorization(value)
+
+
+def test_non_ascii_header_values_are_read_as_utf8() -> None:
+    wire = "café".encode().decode("latin-1")  # how WSGI hands it over
+    req = request("GET", "/", "", {"Host": "h", "X-Sdk-Date": DATE, "X-Name": wire})
+    a = signing.Authorization(AK, ("host", "x-name", "x-sdk-date"), "0" * 64)
+    assert "x-name:café" in signing.canonical_request(req, a, signing.EMPTY_HASH)
