@@ -36,6 +36,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from idp.security import captcha
     from idp.security import headers
     from idp.security.ratelimit import make_limiter
+    from idp.api import credentials
+    from idp.api import keystone
+    from idp.api.secret_box import SecretBox
     from idp.security.passwords import PasswordHasher
     from idp.security.throttle import LoginThrottle
     from idp.selfservice import account
@@ -91,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["idp.ratelimit"] = make_limiter(settings.ratelimit.backend, settings.ratelimit.redis_url)
     outbox.init_app(app, settings.mail)
     app.extensions["idp.keys"] = KeyStore(keys.keys_dir(settings) / "signing", settings.oidc)
+    app.extensions["idp.secret_box"] = SecretBox(keys.keys_dir(settings) / "credentials")
     init_oidc(app)
     sessions.init_app(app, settings)
     headers.init_app(app)
@@ -98,7 +102,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(observability.bp)
     app.register_blueprint(i18n.bp)
     for blueprint in (login.bp, password.bp, forgot_login.bp, account.bp, captcha.bp, oidc_views.bp,
-                      console_login.bp):
+                      console_login.bp, keystone.bp, credentials.bp):
         app.register_blueprint(blueprint)
     return app
 

@@ -54,6 +54,17 @@ class EventTag(StrEnum):
     MEMBER_ADDED = "directory:member:added"
     MEMBER_REMOVED = "directory:member:removed"
     ACCOUNT_REMOVED = "directory:account:removed"
+    CONSOLE_ROLES_CHANGED = "directory:console_roles:changed"
+    CONSOLE_USER_REMOVED = "directory:console_user:removed"
+    API_PASSWORD_SET = "api:password:set"
+    API_PASSWORD_RESET_REQUESTED = "api:password:reset_requested"
+    API_CODE_REFUSED = "api:code:refused"
+    API_LOGIN_SUCCESS = "api:login:success"
+    API_LOGIN_FAILURE = "api:login:failure"
+    ACCESS_KEY_CREATED = "api:access_key:created"
+    ACCESS_KEY_UPDATED = "api:access_key:updated"
+    ACCESS_KEY_DELETED = "api:access_key:deleted"
+    SIGNATURE_REFUSED = "api:signature:refused"
 
 
 class AuditEvent(db.Model):

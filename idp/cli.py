@@ -540,15 +540,49 @@ def users_set_password(ctx: Context, login: str, password_stdin: bool) -> None:
     from idp.directory import service
     from idp.errors import NotFound
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin)
     account = service.find_account(login)
     if account is None:
         raise NotFound(f"no account with login {login}")
     service.set_password(account, password)
     click.echo(f"password set for {account.login}")
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt("New password", hide_input=True, confirmation_prompt=True))
+
+
+@users.command("set-api-password")
+@click.argument("login")
+@click.option("--contract", "contract_id", required=True, help="The company account (OCB…).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@in_transaction
+def users_set_api_password(ctx: Context, login: str, contract_id: str, password_stdin: bool) -> None:
+    """Set a console user's API password (same policy; their API tokens end)."""
+    from idp.api import console_users
+
+    user = console_users.for_login(contract_id, login)
+    console_users.set_api_password(user, _read_password(password_stdin))
+    click.echo(f"API password set for {login} on {contract_id}")
+
+
+@users.command("set-console-roles")
+@click.argument("login")
+@click.option("--contract", "contract_id", required=True)
+@click.option("--console-role", "roles", multiple=True, metavar="ROLE", help="Repeat; none removes the console user.")
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def users_set_console_roles(ctx: Context, login: str, contract_id: str, roles: tuple[str, ...], as_json: bool) -> None:
+    """Replace a member's console roles; without any, their console user (API password,
+    tokens, access keys) is removed."""
+    from idp.directory import service
+
+    membership = service.set_console_roles(contract_id, login, list(roles))
+    data = {"login": login, "contract": contract_id, "console_roles": membership.console_role_names}
+    emit(data, as_json, lambda: click.echo(f"{login} on {contract_id}: console roles "
+                                           + (", ".join(data["console_roles"]) or "none")))
 
 
 def main(argv: list[str] | None = None) -> None:

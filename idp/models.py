@@ -1,5 +1,10 @@
 """Import every table so that the metadata (and alembic) sees the whole schema."""
 
+from idp.api.models import AccessKey
+from idp.api.models import ApiToken
+from idp.api.models import ConsoleUser
+from idp.api.models import SignatureSeen
+from idp.api.models import VerificationCode
 from idp.audit import AuditEvent
 from idp.directory.models import Account
 from idp.directory.models import ConsoleGroup
@@ -10,6 +15,7 @@ from idp.extensions import db
 from idp.mail.outbox import OutboxMessage
 from idp.oidc.logout import BackchannelLogout
 from idp.oidc.models import AuthorizationCode
+from idp.oidc.models import ClientAssertion
 from idp.oidc.models import Consent
 from idp.oidc.models import OAuth2Client
 from idp.oidc.models import OAuth2Token
@@ -22,13 +28,17 @@ from idp.sessions import SsoSession
 metadata = db.metadata
 
 __all__ = [
+    "AccessKey",
     "Account",
+    "ApiToken",
     "AuditEvent",
     "AuthorizationCode",
     "BackchannelLogout",
     "CaptchaChallenge",
+    "ClientAssertion",
     "Consent",
     "ConsoleGroup",
+    "ConsoleUser",
     "Contract",
     "Membership",
     "MembershipConsoleRole",
@@ -37,7 +47,9 @@ __all__ = [
     "OutboxMessage",
     "PasswordLink",
     "RateCounter",
+    "SignatureSeen",
     "SsoSession",
     "ThrottleCounter",
+    "VerificationCode",
     "metadata",
 ]

@@ -160,6 +160,23 @@ class OidcSettings:
 
 
 @dataclass(frozen=True)
+class ApiSettings:
+    # Keystone tokens (POST /v3/auth/tokens): Huawei's are valid 24 hours.
+    token_lifetime_seconds: int = 86_400
+    # Emailed verification codes (API password reset, access-key creation).
+    code_lifetime_seconds: int = 60
+    code_max_tries: int = 3
+    # Access keys per console user, inactive ones included (Flexible Engine: 2).
+    max_access_keys: int = 2
+    # SDK-HMAC-SHA256: how far X-Sdk-Date may be from our clock, either way.
+    signature_window_seconds: int = 900
+    # The project name of the region (Huawei: the region id) and the console's API,
+    # published in the Keystone catalog as the "compute" service.
+    region: str = "eu-west-0"
+    console_api_url: str = "http://127.0.0.1:5002"
+
+
+@dataclass(frozen=True)
 class I18nSettings:
     default_locale: str = "fr"
 
@@ -182,6 +199,7 @@ class Settings:
     selfservice: SelfServiceSettings = field(default_factory=SelfServiceSettings)
     ratelimit: RateLimitSettings = field(default_factory=RateLimitSettings)
     oidc: OidcSettings = field(default_factory=OidcSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
     i18n: I18nSettings = field(default_factory=I18nSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
 

@@ -208,6 +208,7 @@ def create_contract(
     membership.console_roles = [MembershipConsoleRole(role=r) for r in REFERENT_CONSOLE_ROLES]
     db.session.add(membership)
     db.session.flush()
+    _sync_console_user(membership)
     audit.record(audit.EventTag.CONTRACT_CREATED, account.id, contract=contract_id)
     return contract, AddResult(membership, created, ignored)
 
@@ -235,6 +236,7 @@ def add_member(
     membership.console_roles = [MembershipConsoleRole(role=r) for r in console]
     db.session.add(membership)
     db.session.flush()
+    _sync_console_user(membership)
     audit.record(audit.EventTag.MEMBER_ADDED, account.id, contract=contract_id)
     result = AddResult(membership, created, ignored)
     if ignored:
@@ -244,13 +246,13 @@ def add_member(
     return result
 
 
-def remove_member(contract_id: str, login: str) -> bool:
-    """Remove a person from a contract; the referent can never be removed.
+def _sync_console_user(membership: Membership) -> None:
+    from idp.api import console_users
 
-    The tokens that carried this contract's console access die at once. A person left
-    with no contract has no business here any more: their account is removed too
-    (``remove_account``). Returns whether it was.
-    """
+    console_users.sync(membership)
+
+
+def _membership(contract_id: str, login: str) -> Membership:
     membership = db.session.scalar(
         select(Membership)
         .join(Account)
@@ -258,6 +260,32 @@ def remove_member(contract_id: str, login: str) -> bool:
     )
     if membership is None:
         raise NotFound(f"{login} is not a member of {contract_id}")
+    return membership
+
+
+def set_console_roles(contract_id: str, login: str, roles: list[str]) -> Membership:
+    """Replace a member's console roles. The referent keeps ``admin``. Removing the last
+    one removes the console user: API password, tokens and access keys go with it."""
+    membership = _membership(contract_id, login)
+    wanted = check_console_roles(membership.contract, roles)
+    if membership.contract.referent_account_id == membership.account_id:
+        wanted = sorted(set(wanted) | set(REFERENT_CONSOLE_ROLES))
+    membership.console_roles = [MembershipConsoleRole(role=r) for r in wanted]
+    db.session.flush()
+    _sync_console_user(membership)
+    _revoke_tokens(membership.account_id, contract_id)  # tokens carried the old roles
+    audit.record(audit.EventTag.CONSOLE_ROLES_CHANGED, membership.account_id, contract=contract_id, roles=wanted)
+    return membership
+
+
+def remove_member(contract_id: str, login: str) -> bool:
+    """Remove a person from a contract; the referent can never be removed.
+
+    The tokens that carried this contract's console access die at once. A person left
+    with no contract has no business here any more: their account is removed too
+    (``remove_account``). Returns whether it was.
+    """
+    membership = _membership(contract_id, login)
     if membership.contract.referent_account_id == membership.account_id:
         raise ValidationError("the referent of a contract cannot be removed from it")
     account = membership.account

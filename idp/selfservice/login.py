@@ -107,6 +107,10 @@ def logout() -> ResponseReturnValue:
 
 @bp.get("/")
 def home() -> ResponseReturnValue:
+    if request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json":
+        from idp.api.keystone import versions
+
+        return versions()  # Keystone version discovery (generic clients GET the root)
     current = sessions.current()
     if current is None:
         return redirect(url_for("selfservice.login", next=request.path))

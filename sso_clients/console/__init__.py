@@ -18,6 +18,10 @@ def create_app(config: rp.RpConfig | None = None) -> Flask:
     rp.init_rp(app, config or rp.RpConfig.from_env("CONSOLE", "console", "http://127.0.0.1:5002",
                                                   "openid profile email"))
 
+    from sso_clients.console.api import bp as api
+
+    app.register_blueprint(api)
+
     @app.get("/")
     def home() -> ResponseReturnValue:
         return render_template("console.html", user=rp.signed_in())

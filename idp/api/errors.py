@@ -1,0 +1,32 @@
+"""Error bodies of the IAM APIs: Keystone's ``error`` object and Huawei's top-level
+``error_code``/``error_msg`` together, so keystoneauth1 and huaweicloudsdkcore both read
+them (reference §1.6); and the API gateway's body for signature failures (§3.4)."""
+
+from __future__ import annotations
+
+from flask import Response
+from flask import jsonify
+
+TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
+          413: "Request Entity Too Large", 429: "Too Many Requests", 503: "Service Unavailable"}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, code: str) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code = status, message, code
+
+
+def keystone_error(status: int, message: str, code: str) -> Response:
+    response = jsonify({"error": {"code": status, "message": message, "title": TITLES.get(status, "Error")},
+                        "error_code": code, "error_msg": message})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Keystone uri="/v3"'
+    return response
+
+
+def gateway_error(message: str, code: str = "APIGW.0301", status: int = 401) -> Response:
+    response = jsonify({"error_msg": message, "error_code": code, "request_id": ""})
+    response.status_code = status
+    return response

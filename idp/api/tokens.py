@@ -1,0 +1,122 @@
+"""Keystone tokens: issued opaque and stored as hashes, their body (reference §1.3), and
+who a request to the IAM APIs comes from (a token, or an SDK-HMAC-SHA256 signature)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+
+from flask import Request
+from flask import current_app
+from sqlalchemy import update
+
+from idp import clock
+from idp.api import console_users
+from idp.api.errors import ApiError
+from idp.api.models import ApiToken
+from idp.api.models import ConsoleUser
+from idp.extensions import db
+from idp.security.tokens import new_token
+from idp.security.tokens import token_hash
+
+# Methods of tokens that may manage credentials; others (minted from an access key) may not.
+PASSWORD = "password"
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    return current_app.config["IDP_SETTINGS"]
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def issue(user: ConsoleUser, methods: list[str], project_name: str | None) -> tuple[str, ApiToken]:
+    now = clock.now()
+    raw = new_token()
+    token = ApiToken(token_hash=token_hash(raw), console_user_id=user.id, methods=methods, project_name=project_name,
+                     issued_at=now, expires_at=now + timedelta(seconds=_settings().api.token_lifetime_seconds))
+    db.session.add(token)
+    return raw, token
+
+
+def find(raw: str | None, *, allow_expired: bool = False) -> ApiToken | None:
+    if not raw or len(raw) > 512:
+        return None
+    token = db.session.get(ApiToken, token_hash(raw.strip()))
+    if token is None or token.revoked_at is not None:
+        return None
+    if not allow_expired and token.expires_at <= clock.now():
+        return None
+    if not token.console_user.membership.account.is_active:
+        return None
+    return token
+
+
+def revoke(token: ApiToken) -> None:
+    db.session.execute(update(ApiToken).where(ApiToken.token_hash == token.token_hash).values(revoked_at=clock.now()))
+
+
+def catalog() -> list[dict[str, Any]]:
+    settings = _settings()
+    region = settings.api.region
+    return [
+        {"type": "identity", "name": "iam", "id": "identity",
+         "endpoints": [{"id": "identity-public", "interface": "public", "region": "*", "region_id": "*",
+                        "url": settings.server.issuer.rstrip("/") + "/v3"}]},
+        {"type": "compute", "name": "console", "id": "console",
+         "endpoints": [{"id": "console-public", "interface": "public", "region": region, "region_id": region,
+                        "url": settings.api.console_api_url.rstrip("/") + "/v1"}]},
+    ]
+
+
+def body(user: ConsoleUser, *, methods: list[str], project_name: str | None, issued_at: datetime,
+         expires_at: datetime, include_catalog: bool) -> dict[str, Any]:
+    membership = user.membership
+    contract = membership.contract_id
+    domain = {"id": console_users.domain_id(contract), "name": contract}
+    token: dict[str, Any] = {
+        "methods": methods, "expires_at": iso(expires_at), "issued_at": iso(issued_at),
+        "user": {"id": user.user_id, "name": membership.account.login, "password_expires_at": "", "domain": domain},
+        "roles": [{"id": role, "name": role} for role in membership.console_role_names],
+    }
+    if project_name:
+        token["project"] = {"id": console_users.project_id(contract), "name": project_name, "domain": domain}
+    else:
+        token["domain"] = domain
+    if include_catalog:
+        token["catalog"] = catalog()
+    return {"token": token}
+
+
+def token_body(token: ApiToken, include_catalog: bool) -> dict[str, Any]:
+    return body(token.console_user, methods=list(token.methods), project_name=token.project_name,
+                issued_at=token.issued_at, expires_at=token.expires_at, include_catalog=include_catalog)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who called an IAM API, and how: a password token may manage credentials."""
+
+    user: ConsoleUser
+    token: ApiToken | None
+
+    @property
+    def may_manage_credentials(self) -> bool:
+        return self.token is not None and PASSWORD in self.token.methods
+
+
+def caller(request: Request) -> Caller:
+    """The console user behind ``X-Auth-Token`` or an SDK-HMAC-SHA256 signature."""
+    from idp.api import verification
+
+    header = request.headers.get("Authorization", "")
+    if header.startswith("SDK-"):
+        key = verification.verify_flask_request(request)
+        return Caller(key.console_user, None)
+    token = find(request.headers.get("X-Auth-Token"))
+    if token is None:
+        raise ApiError(401, "The request you have made requires authentication.", "IAM.0001")
+    return Caller(token.console_user, token)

@@ -1,0 +1,81 @@
+"""The console's small JSON API (``/v1``): callers authenticate with a Keystone token
+(``X-Auth-Token``) or a SDK-HMAC-SHA256 signature, both checked by the IdP; the console
+never sees a secret key. Failures answer in the API gateway's format (reference §3.4)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import requests
+from flask import Blueprint
+from flask import current_app
+from flask import jsonify
+from flask import request
+from flask.typing import ResponseReturnValue
+
+bp = Blueprint("console_api", __name__, url_prefix="/v1")
+
+
+class GatewayError(Exception):
+    def __init__(self, message: str, code: str = "APIGW.0301", status: int = 401) -> None:
+        super().__init__(message)
+        self.message, self.code, self.status = message, code, status
+
+
+@bp.errorhandler(GatewayError)
+def _gateway_error(error: GatewayError) -> ResponseReturnValue:
+    return jsonify({"error_msg": error.message, "error_code": error.code, "request_id": ""}), error.status
+
+
+def _idp(path: str) -> str:
+    return current_app.extensions["rp.config"].issuer.rstrip("/") + path
+
+
+def _by_signature() -> dict[str, Any]:
+    config = current_app.extensions["rp.config"]
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.full_path
+    path, _, query = raw.partition("?")
+    credentials = {"verb": request.method, "path": path, "query_string": query, "headers": dict(request.headers),
+                   "body_hash": hashlib.sha256(request.get_data(cache=True)).hexdigest()}
+    answer = requests.post(_idp("/v3/ec2tokens"), json={"credentials": credentials},
+                           auth=(config.client_id, config.client_secret), timeout=10)
+    if answer.status_code != 200:
+        message = answer.json().get("error", {}).get("message", "verify aksk signature fail")
+        raise GatewayError(message, status=401 if answer.status_code in (400, 401) else answer.status_code)
+    return answer.json()["token"]
+
+
+def _by_token(token: str) -> dict[str, Any]:
+    answer = requests.get(_idp("/v3/auth/tokens") + "?nocatalog",
+                          headers={"X-Auth-Token": token, "X-Subject-Token": token}, timeout=10)
+    if answer.status_code != 200:
+        raise GatewayError("Incorrect IAM authentication information: the token is invalid or expired", "APIGW.0307")
+    return answer.json()["token"]
+
+
+def caller() -> dict[str, Any]:
+    if request.headers.get("Authorization", "").startswith("SDK-"):
+        token = _by_signature()
+    elif request.headers.get("X-Auth-Token"):
+        token = _by_token(request.headers["X-Auth-Token"])
+    else:
+        raise GatewayError("Incorrect IAM authentication information: no token and no signature", "APIGW.0101")
+    return {"user": {"id": token["user"]["id"], "name": token["user"]["name"]},
+            "company_account": token["user"]["domain"]["name"], "console_roles": [r["name"] for r in token["roles"]],
+            "methods": token["methods"], "project": (token.get("project") or {}).get("id")}
+
+
+@bp.get("/whoami")
+def whoami() -> ResponseReturnValue:
+    return jsonify(caller())
+
+
+@bp.route("/servers", methods=["GET", "POST"])
+@bp.route("/<project_id>/servers", methods=["GET", "POST"])
+def servers(project_id: str | None = None) -> ResponseReturnValue:
+    who = caller()
+    if request.method == "POST":
+        data = request.get_json(silent=True) or {}
+        return jsonify({"server": {"name": (data.get("server") or {}).get("name"), "owner": who["user"]["name"]}}), 202
+    return jsonify({"servers": [], "company_account": who["company_account"]})
