@@ -36,7 +36,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from idp.security import captcha
     from idp.security import headers
     from idp.security.ratelimit import make_limiter
+    from idp.api import api_password
     from idp.api import credentials
+    from idp.api import my_credential
     from idp.api import keystone
     from idp.api.secret_box import SecretBox
     from idp.security.passwords import PasswordHasher
@@ -102,7 +104,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(observability.bp)
     app.register_blueprint(i18n.bp)
     for blueprint in (login.bp, password.bp, forgot_login.bp, account.bp, captcha.bp, oidc_views.bp,
-                      console_login.bp, keystone.bp, credentials.bp):
+                      console_login.bp, keystone.bp, credentials.bp, api_password.bp, api_password.json_bp,
+                      my_credential.bp):
         app.register_blueprint(blueprint)
     return app
 

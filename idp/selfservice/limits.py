@@ -48,7 +48,7 @@ def render_with_captcha(template: str, form, status: int = 200, **context) -> Re
 
 
 def captcha_request(form, *, purpose: str, target: str, template: str, sent_template: str,  # type: ignore[no-untyped-def]
-                    act: Callable[[], None]) -> ResponseReturnValue:
+                    act: Callable[[], None], context: dict | None = None) -> ResponseReturnValue:
     """The non-revealing request pages: fields, then limits, then captcha, then ``act``;
     the same confirmation page whatever ``act`` found."""
     from idp.selfservice.forms import TOO_MANY
@@ -64,4 +64,4 @@ def captcha_request(form, *, purpose: str, target: str, template: str, sent_temp
         return render_with_captcha(template, form, 400)
     act()
     db.session.commit()
-    return render_template(sent_template)
+    return render_template(sent_template, **(context or {}))

@@ -1,0 +1,167 @@
+"""The **My Credential** page (guide §6.2), for the signed-in person's console users.
+
+It shows the user name, user id, company account (domain name and id), the email
+(masked), the API password level, and the access keys. Creating a key asks for the
+API password and a 60-second emailed code (*Get code*), then shows the secret once, with
+a CSV download. Keys can be deactivated, reactivated and deleted.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Blueprint
+from flask import current_app
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import HiddenField
+from wtforms import PasswordField
+from wtforms import StringField
+from wtforms.validators import Length
+from wtforms.validators import Optional
+
+from idp import audit
+from idp import sessions
+from idp.api import codes
+from idp.api import console_users
+from idp.api import credentials
+from idp.api.errors import ApiError
+from idp.api.models import AccessKey
+from idp.api.models import ConsoleUser
+from idp.directory.models import Membership
+from idp.extensions import db
+from idp.security.passwords import PasswordHasher
+from idp.security.throttle import LoginThrottle
+from idp.selfservice.account import signed_in
+
+bp = Blueprint("my_credential", __name__, url_prefix="/my-credential")
+
+PURPOSE = "access-key"
+CODE_SENT = _l("A verification code has been sent to your email address. It is valid for 60 seconds.")
+WRONG_API_PASSWORD = _l("The API password is incorrect.")
+NO_API_PASSWORD = _l("Set your API password first.")
+WRONG_CODE = _l("The verification code is wrong, used or expired. Ask for a new one.")
+TOO_MANY_KEYS = _l("You already have the maximum number of access keys. Delete one first.")
+KEY_UPDATED = _l("The access key has been updated.")
+KEY_DELETED = _l("The access key has been deleted.")
+
+
+class AddKeyForm(FlaskForm):
+    api_password = PasswordField(_l("API password"), validators=[Optional(), Length(max=4096)])
+    code = StringField(_l("Email verification code"), validators=[Optional(), Length(max=16)])
+    description = StringField(_l("Description"), validators=[Optional(), Length(max=255)])
+
+
+class KeyActionForm(FlaskForm):
+    access = HiddenField()
+
+
+def mask_email(email: str) -> str:
+    local, _, domain = email.partition("@")
+    shown = local[0] + "***" + local[-1] if len(local) > 1 else local + "***"
+    return f"{shown}@{domain}"
+
+
+def _console_users(session: sessions.SsoSession) -> list[ConsoleUser]:
+    return list(db.session.scalars(
+        select(ConsoleUser).join(Membership, ConsoleUser.membership_id == Membership.id)
+        .where(Membership.account_id == session.account_id).order_by(Membership.contract_id)))
+
+
+def _selected(session: sessions.SsoSession) -> tuple[list[ConsoleUser], ConsoleUser | None]:
+    users = _console_users(session)
+    wanted = request.values.get("company_account")
+    chosen = next((u for u in users if u.membership.contract_id == wanted), users[0] if users else None)
+    return users, chosen
+
+
+def _page(session: sessions.SsoSession, user: ConsoleUser | None, users: list[ConsoleUser], form: AddKeyForm,
+          status: int = 200, **context: object) -> ResponseReturnValue:
+    keys = credentials.permanent_keys(user) if user else []
+    limit = current_app.config["IDP_SETTINGS"].api.max_access_keys
+    return render_template("api/my-credential.html", user=user, users=users, form=form, keys=keys, limit=limit,
+                           action_form=KeyActionForm(), mask_email=mask_email,
+                           domain_id=console_users.domain_id(user.membership.contract_id) if user else None,
+                           **context), status
+
+
+def _api_password_ok(user: ConsoleUser, password: str) -> bool:
+    """The API password, throttled like the Keystone login (same key, same lock)."""
+    hasher: PasswordHasher = current_app.extensions["idp.hasher"]
+    throttle: LoginThrottle = current_app.extensions["idp.throttle"]
+    key = f"api:{user.membership.contract_id}:{user.membership.account.login}".casefold()
+    if throttle.check(key, request.remote_addr).locked_until is not None:
+        return False
+    if hasher.verify(user.api_password_hash, password):
+        return True
+    throttle.fail(key, request.remote_addr)
+    db.session.commit()
+    return False
+
+
+@bp.route("", methods=["GET", "POST"])
+@signed_in
+def page(session: sessions.SsoSession) -> ResponseReturnValue:
+    users, user = _selected(session)
+    form = AddKeyForm()
+    if request.method == "GET" or user is None:
+        return _page(session, user, users, form)
+    if not form.validate_on_submit():
+        return _page(session, user, users, form, 400, adding=True)
+    if user.api_password_hash is None:
+        form.api_password.errors = [str(NO_API_PASSWORD)]
+        return _page(session, user, users, form, 400, adding=True)
+    if not _api_password_ok(user, form.api_password.data or ""):
+        form.api_password.errors = [str(WRONG_API_PASSWORD)]
+        return _page(session, user, users, form, 400, adding=True)
+    if request.form.get("action") == "code":
+        codes.issue(user, PURPOSE)
+        db.session.commit()
+        return _page(session, user, users, form, 200, adding=True, notice=str(CODE_SENT))
+    if not codes.check(user, PURPOSE, form.code.data or ""):
+        db.session.commit()
+        form.code.errors = [str(WRONG_CODE)]
+        return _page(session, user, users, form, 400, adding=True)
+    try:
+        key, secret = credentials.create_key(user, form.description.data or "")
+    except ApiError:
+        db.session.commit()  # the code is spent
+        return _page(session, user, users, form, 400, adding=True, error=str(TOO_MANY_KEYS))
+    db.session.commit()
+    csv = f"User Name,Access Key Id,Secret Access Key\r\n{user.membership.account.login},{key.access},{secret}\r\n"
+    response = current_app.make_response(render_template(
+        "api/access-key-created.html", user=user, key=key, secret=secret,
+        csv_href="data:text/csv;charset=utf-8," + quote(csv)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/keys")
+@signed_in
+def key_action(session: sessions.SsoSession) -> ResponseReturnValue:
+    users, user = _selected(session)
+    form = KeyActionForm()
+    action = request.form.get("action")
+    if user is None or not form.validate_on_submit() or action not in {"activate", "deactivate", "delete"}:
+        return redirect(url_for("my_credential.page"))
+    key = db.session.get(AccessKey, form.access.data or "")
+    if key is None or key.console_user_id != user.id or key.temporary:
+        return redirect(url_for("my_credential.page", company_account=user.membership.contract_id))
+    account_id = user.membership.account_id
+    if action == "delete":
+        db.session.delete(key)
+        audit.record(audit.EventTag.ACCESS_KEY_DELETED, account_id, access=key.access)
+        flash(str(KEY_DELETED))
+    else:
+        key.status = "active" if action == "activate" else "inactive"
+        audit.record(audit.EventTag.ACCESS_KEY_UPDATED, account_id, access=key.access, status=key.status)
+        flash(str(KEY_UPDATED))
+    db.session.commit()
+    return redirect(url_for("my_credential.page", company_account=user.membership.contract_id))
