@@ -85,3 +85,62 @@ def test_parallel_failures_are_all_counted(app: Flask) -> None:
         counters = {c.key: c for c in db.session.scalars(select(ThrottleCounter))}
         assert counters[address_key].failures == 20
         assert counters[login_key].locked_until is not None
+
+
+def test_api_secrets_stay_out_of_logs_audit_database_and_later_pages(client, auth: AuthActions, paul: Person,  # type: ignore[no-untyped-def]
+                                                                     app: Flask) -> None:
+    """No SK, API password or verification code in the logs, the audit trail, the stored
+    rows, or any page after the one that shows the secret once."""
+    import re
+
+    from idp.api import console_users
+    from idp.api.models import AccessKey
+    from idp.api.models import ApiToken
+    from idp.api.models import ConsoleUser
+    from idp.api.models import VerificationCode
+    from idp.mail.outbox import OutboxMessage
+    from tests.conftest import csrf_token
+
+    api_password = "Api#Password-2026"
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("idp")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    try:
+        with app.test_request_context():
+            console_users.set_api_password(console_users.for_login("OCB0000124", paul.login), api_password)
+            db.session.commit()
+        auth.login(paul.login, paul.password)
+        page = client.get("/my-credential")
+        client.post("/my-credential", data={"csrf_token": csrf_token(page.text), "api_password": api_password,
+                                            "action": "code"})
+        with app.app_context():  # the queued email (mail dispatch is off in these tests)
+            mail = db.session.scalar(select(OutboxMessage).where(OutboxMessage.template == "verification-code"))
+            code = re.search(r"^\s+(\d{6})\s*$", mail.body_text, re.M).group(1)
+        created = client.post("/my-credential", data={"csrf_token": csrf_token(page.text), "api_password": api_password,
+                                                      "code": code, "action": "create"})
+        secret = re.search(r'id="new-secret"><code>([A-Za-z0-9]{40})</code>', created.text).group(1)
+        later = client.get("/my-credential").text + client.get("/").text
+        token = client.post("/v3/auth/tokens", json={"auth": {"identity": {"methods": ["password"], "password": {
+            "user": {"name": paul.login, "password": api_password, "domain": {"name": "OCB0000124"}}}}}})
+        listing = client.get("/v3.0/OS-CREDENTIAL/credentials",
+                             headers={"X-Auth-Token": token.headers["X-Subject-Token"]}).text
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    with app.app_context():
+        audit = json.dumps([(e.tag, e.details, e.actor) for e in db.session.scalars(select(AuditEvent))])
+        rows = json.dumps([
+            [(k.access, k.secret_encrypted) for k in db.session.scalars(select(AccessKey))],
+            [(u.api_password_hash or "") for u in db.session.scalars(select(ConsoleUser))],
+            [c.code_hmac for c in db.session.scalars(select(VerificationCode))],
+            [t.token_hash for t in db.session.scalars(select(ApiToken))],
+        ])
+    assert "api:access_key:created" in audit  # the trail did record it
+    for value in (secret, api_password, code, token.headers["X-Subject-Token"]):
+        for where, text in (("logs", stream.getvalue()), ("audit", audit), ("rows", rows), ("later pages", later),
+                            ("credentials API", listing)):
+            assert value not in text, f"{value[:4]}… found in {where}"
