@@ -65,6 +65,7 @@ test-postgres:
 bench: install
 	$(BIN)/python bench/login.py
 	$(BIN)/python bench/oidc_flow.py
+	$(BIN)/python bench/aksk.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache $(INTEROP)/node_modules

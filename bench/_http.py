@@ -75,3 +75,19 @@ class Client:
         if self.sock is not None:
             self.sock.close()
         self.sock = None
+
+
+def wait_port(port: int, proc, attempts: int = 300) -> None:  # type: ignore[no-untyped-def]
+    """Wait (bounded) until something listens on ``port``; fail if ``proc`` died first."""
+    import time
+
+    for _ in range(attempts):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            if proc.poll() is not None:
+                err = proc.stderr.read().decode()[-2000:] if proc.stderr else ""
+                raise SystemExit(f"server exited: {err}")
+            time.sleep(0.1)
+    raise SystemExit(f"nothing listens on port {port}")

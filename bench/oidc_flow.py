@@ -52,6 +52,7 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).parent))
 from _http import Client  # noqa: E402
 from _http import free_port  # noqa: E402
+from _http import wait_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 IDP = [sys.executable, "-m", "idp"]
@@ -200,20 +201,6 @@ def run_load(target: Target, seconds: float, clients: int) -> tuple[float, int, 
 # --- the two providers ------------------------------------------------------------------
 
 
-def _wait_port(port: int, proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
-    import socket
-
-    for _ in range(300):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            if proc.poll() is not None:
-                raise SystemExit(f"server exited: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
-            time.sleep(0.1)
-    raise SystemExit("server did not start")
-
-
 @contextmanager
 def ours(tmp: Path, argon: tuple[int, int, int], database: str, workers: int) -> Iterator[Target]:
     import sqlalchemy as sa
@@ -250,7 +237,7 @@ def ours(tmp: Path, argon: tuple[int, int, int], database: str, workers: int) ->
     server = subprocess.Popen(IDP + ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
                               env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        _wait_port(port, server)
+        wait_port(port, server)
         yield Target("ours", port, secret, "/authorize", "/token", "/userinfo", "/introspect")
     finally:
         server.terminate()
@@ -280,7 +267,7 @@ def peer(folder: Path, argon: str) -> Iterator[Target]:
     server = subprocess.Popen(["node", "oidc_provider_server.mjs"], cwd=folder, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        _wait_port(port, server)
+        wait_port(port, server)
         yield Target("peer", port, secret, "/auth", "/token", "/me", "/token/introspection")
     finally:
         server.terminate()
