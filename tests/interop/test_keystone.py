@@ -41,18 +41,28 @@ def test_project_scope_token_validate_and_revoke(live_server: str, api_user: dic
     assert ks.get_project_id() == api_user["project_id"]
     assert ks.get_endpoint(service_type="compute", interface="public").endswith("/v1")
     assert ks.get_token() == token  # cached: expires_at parsed, not about to expire
-    headers = {"X-Auth-Token": token, "X-Subject-Token": token}
-    checked = requests.get(live_server + "/v3/auth/tokens", headers=headers, timeout=10)
+    # validate and revoke through keystoneauth's own session (it adds X-Auth-Token itself)
+    identity = {"service_type": "identity", "interface": "public"}
+    checked = ks.get("/auth/tokens", endpoint_filter=identity, headers={"X-Subject-Token": token})
     assert checked.status_code == 200 and checked.headers["X-Subject-Token"] == token
     body = checked.json()["token"]
     assert body["user"]["domain"] == {"id": api_user["domain_id"], "name": COMPANY}
     assert body["project"]["name"] == "eu-west-0" and [r["name"] for r in body["roles"]] == ["admin"]
-    assert requests.head(live_server + "/v3/auth/tokens", headers=headers, timeout=10).status_code == 200
-    assert requests.delete(live_server + "/v3/auth/tokens", headers=headers, timeout=10).status_code == 204
-    other = ks_session.Session(auth=password(live_server + "/v3", domain_name=COMPANY)).get_token()
-    gone = requests.get(live_server + "/v3/auth/tokens", headers={"X-Auth-Token": other, "X-Subject-Token": token},
-                        timeout=10)
-    assert gone.status_code == 404 and gone.json()["error"]["code"] == 404
+    assert ks.head("/auth/tokens", endpoint_filter=identity, headers={"X-Subject-Token": token}).status_code == 200
+    other = ks_session.Session(auth=password(live_server + "/v3", domain_name=COMPANY))
+    assert other.delete("/auth/tokens", endpoint_filter=identity, headers={"X-Subject-Token": token}).status_code == 204
+    with pytest.raises(ks_exceptions.NotFound):
+        other.get("/auth/tokens", endpoint_filter=identity, headers={"X-Subject-Token": token})
+
+
+def test_a_new_api_password_ends_the_tokens(app: Flask, live_server: str, api_user: dict[str, str]) -> None:
+    token = ks_session.Session(auth=password(live_server + "/v3", domain_name=COMPANY)).get_token()
+    headers = {"X-Auth-Token": token, "X-Subject-Token": token}
+    assert requests.get(live_server + "/v3/auth/tokens", headers=headers, timeout=10).status_code == 200
+    with app.app_context():
+        console_users.set_api_password(console_users.for_login(COMPANY, "paul.dupont"), "Another#Api-Pass-27")
+        db.session.commit()
+    assert requests.get(live_server + "/v3/auth/tokens", headers=headers, timeout=10).status_code == 401
 
 
 def test_domain_scope_project_by_id_no_scope_and_nocatalog(live_server: str, api_user: dict[str, str]) -> None:
