@@ -3,6 +3,7 @@
 VENV        ?= .venv
 PYTHON      ?= python3
 BIN         := $(VENV)/bin
+LOCK        := requirements/lock.txt
 HOST        ?= 127.0.0.1
 PORT        ?= 5000
 # PostgreSQL for the second pass of the test suite; CI may set DATABASE_URL instead.
@@ -13,12 +14,17 @@ MO_FILES    := $(patsubst %.po,%.mo,$(wildcard idp/translations/*/LC_MESSAGES/me
 INTEROP     := tests/interop
 .PHONY: run test install chromium interop test-sqlite test-postgres bench lint clean
 
+# Every package, pip and the build backend included, comes from the hashed lock (see requirements/README.md);
+# the project itself is then installed editable on top, without resolving anything.
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	awk '/^pip==/ { p = 1; print; next } /^[^ ]/ { p = 0 } p' $(LOCK) \
+	  | $(BIN)/pip install --quiet --require-hashes --no-deps -r /dev/stdin
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
-	$(BIN)/pip install --quiet -e '.[test]'
+$(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/activate
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 	touch $@
 
 %.mo: %.po $(VENV)/.installed

@@ -37,7 +37,7 @@ from _http import Client  # noqa: E402
 from _http import free_port  # noqa: E402
 from _http import wait_port  # noqa: E402
 
-from idp.api import signing  # noqa: E402
+from idp.iam import signing  # noqa: E402
 
 IDP = [sys.executable, "-m", "idp"]
 PASSWORD = "Api#Bench-2026x"

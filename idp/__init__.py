@@ -19,33 +19,45 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(settings: Settings | None = None) -> Flask:
+    """Build the application: extensions, services, event subscribers and blueprints.
+
+    Imports are local: importing any ``idp`` module must not import the whole application.
+    """
     from idp import database
     from idp import errors
     from idp import i18n
+    from idp import jobs
     from idp import keys
     from idp import observability
     from idp import sessions
     from idp.extensions import babel
     from idp.extensions import csrf
     from idp.extensions import db
+    from idp.iam import services as iam_services
+    from idp.iam import views as iam_views
+    from idp.keystone import tokens as keystone_tokens
+    from idp.keystone import views as keystone_views
     from idp.mail import outbox
     from idp.oidc import console_login
+    from idp.oidc import discovery  # noqa: F401 - adds its routes to the oidc blueprint
+    from idp.oidc import end_session  # noqa: F401 - adds its routes to the oidc blueprint
+    from idp.oidc import logout
     from idp.oidc import views as oidc_views
     from idp.oidc.keys import KeyStore
     from idp.oidc.server import init_oidc
-    from idp.security import captcha
     from idp.security import headers
-    from idp.security.ratelimit import make_limiter
-    from idp.api import api_password
-    from idp.api import credentials
-    from idp.api import my_credential
-    from idp.api import keystone
-    from idp.api.secret_box import SecretBox
+    from idp.security.counters import make_counter
     from idp.security.passwords import PasswordHasher
-    from idp.security.throttle import LoginThrottle
+    from idp.security.secret_box import SecretBox
+    from idp.security.throttle import Throttle
     from idp.selfservice import account
+    from idp.selfservice import api_password
+    from idp.selfservice import api_password_json
+    from idp.selfservice import captcha
     from idp.selfservice import forgot_login
     from idp.selfservice import login
+    from idp.selfservice import my_credential
+    from idp.selfservice import notifications
     from idp.selfservice import password
 
     settings = settings or settings_module.load()
@@ -92,20 +104,24 @@ def create_app(settings: Settings | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
     app.extensions["idp.hasher"] = PasswordHasher(settings.passwords)
-    app.extensions["idp.throttle"] = LoginThrottle(settings.throttle, secret)
-    app.extensions["idp.ratelimit"] = make_limiter(settings.ratelimit.backend, settings.ratelimit.redis_url)
-    outbox.init_app(app, settings.mail)
+    counter = make_counter(settings.ratelimit.backend, settings.ratelimit.redis_url)
+    app.extensions["idp.counter"] = counter
+    app.extensions["idp.throttle"] = Throttle(settings.throttle, counter)
     app.extensions["idp.keys"] = KeyStore(keys.keys_dir(settings) / "signing", settings.oidc)
     app.extensions["idp.secret_box"] = SecretBox(keys.keys_dir(settings) / "credentials")
-    init_oidc(app)
+    # Services, job queues and event subscribers, lower layers first.
+    jobs.init_app(app, settings.jobs)
+    outbox.init_app(app, settings.mail)
     sessions.init_app(app, settings)
+    init_oidc(app)
+    logout.init_app(app)
+    keystone_tokens.init_app(app)
+    notifications.init_app(app)
     headers.init_app(app)
     errors.register_error_handlers(app)
-    app.register_blueprint(observability.bp)
-    app.register_blueprint(i18n.bp)
-    for blueprint in (login.bp, password.bp, forgot_login.bp, account.bp, captcha.bp, oidc_views.bp,
-                      console_login.bp, keystone.bp, credentials.bp, api_password.bp, api_password.json_bp,
-                      my_credential.bp):
+    for blueprint in (observability.bp, i18n.bp, login.bp, password.bp, forgot_login.bp, account.bp, captcha.bp,
+                      oidc_views.bp, console_login.bp, keystone_views.bp, iam_views.bp, iam_services.bp,
+                      api_password.bp, api_password_json.bp, my_credential.bp):
         app.register_blueprint(blueprint)
     return app
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC
 from datetime import datetime
+from pathlib import Path
 
 from idp.directory import service
 from idp.directory.models import Contract
 from idp.directory.roles import Level
 from idp.extensions import db
+from idp.oidc import clients as registry
+from idp.security import new_password
 
 REFERENT_LOGIN = "paul.dupont"
 # A demo password on a loopback demo; `idp demo` refuses to run in production.
@@ -60,7 +64,7 @@ def load() -> bool:
     for login in (REFERENT_LOGIN, "pierre.dupont", "sophie.dupont", "johanne.coleno", "jacques.dupont"):
         account = service.find_account(login)
         assert account is not None
-        service.set_password(account, DEMO_PASSWORD)
+        new_password.apply(account, DEMO_PASSWORD, new_password.Reason.OPERATOR)
     return True
 
 
@@ -73,11 +77,6 @@ SSO_CLIENTS = {
 def register_sso_clients(env_file: str, host: str = "127.0.0.1") -> bool:
     """Register the portal and the console (first-party) and write their secrets to
     ``env_file`` (mode 0600) for `make run`; nothing to do if both are already there."""
-    import os
-    from pathlib import Path
-
-    from idp.oidc import clients as registry
-
     path = Path(env_file)
     existing = {c.client_id for c in registry.all_clients()}
     if path.exists() and set(SSO_CLIENTS) <= existing:

@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from idp import sessions
 from idp.extensions import db
-from idp.selfservice.safe_redirect import safe_next
+from idp.security.redirects import safe_next
 
 LOCALES = ("fr", "en")
 COOKIE = "idp_lang"

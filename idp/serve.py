@@ -6,6 +6,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from idp import create_app
 from idp.settings import Settings
 
 
@@ -20,12 +21,10 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        # Built after the fork: each worker owns its connections and hashing threads.
-        from idp import create_app
-
+        # Built after the fork: each worker owns its connections, hashing and job threads.
         app = create_app(self._settings)
-        if self._settings.mail.dispatch_in_process:
-            app.extensions["idp.mail"].start()
+        if self._settings.jobs.run_in_process:
+            app.extensions["idp.jobs"].start()
         return app
 
 

@@ -2,20 +2,30 @@
 
 The cookie holds 256 random bits; the table holds only their SHA-256, so a database leak
 yields no usable session. A session ends at the first of: logout, its idle lifetime, its
-absolute lifetime, or an event that ends every session of the account.
+absolute lifetime, or an event that ends every session of the account (a new password,
+the account's removal: ``events.password_changed``, ``events.account_removed``).
+
+Whenever one ends, ``events.session_ended`` says so; what it means for tokens issued in it
+is the OpenID provider's business, not this module's.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask
 from flask import Response
 from flask import current_app
 from flask import g
+from flask import redirect
 from flask import request
+from flask import url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy import ForeignKey
 from sqlalchemy import String
 from sqlalchemy import select
@@ -23,11 +33,12 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
-from idp import audit
 from idp import clock
+from idp import events
 from idp.db_types import UTCDateTime
 from idp.directory.models import Account
 from idp.extensions import db
+from idp.security import audit
 from idp.security.tokens import new_token
 from idp.security.tokens import token_hash
 from idp.settings import Settings
@@ -118,9 +129,8 @@ def current() -> SsoSession | None:
 
 
 def _ended(session_hash: str, account: Account) -> None:
-    from idp.oidc.logout import session_ended
-
-    session_ended(session_hash, account.public_id)
+    events.session_ended.send(current_app._get_current_object(),  # type: ignore[attr-defined]
+                              session_hash=session_hash, subject=account.public_id)
 
 
 def end(session: SsoSession) -> None:
@@ -130,11 +140,11 @@ def end(session: SsoSession) -> None:
     g.sso_session = None
 
 
-def end_all(account_id: int, keep: SsoSession | None = None) -> int:
-    """End every live session of an account (but ``keep``); return how many ended."""
+def end_all(account_id: int, keep_hash: str | None = None) -> int:
+    """End every live session of an account (but the one hashed ``keep_hash``); return how many ended."""
     query = select(SsoSession).where(SsoSession.account_id == account_id, SsoSession.ended_at.is_(None))
-    if keep is not None:
-        query = query.where(SsoSession.id_hash != keep.id_hash)
+    if keep_hash is not None:
+        query = query.where(SsoSession.id_hash != keep_hash)
     ended = list(db.session.scalars(query))
     now = clock.now()
     for session in ended:
@@ -158,6 +168,29 @@ def _write_cookie(response: Response) -> Response:
     return response
 
 
+def signed_in(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
+    """Run ``view`` with the live session as first argument, or send the browser to sign in."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+        session = current()
+        if session is None:
+            return redirect(url_for("selfservice.login", next=request.path))
+        return view(session, *args, **kwargs)
+
+    return wrapper
+
+
+def _on_password_changed(_app: Flask, *, account: Account, keep_session_hash: str | None, **_: Any) -> None:
+    end_all(account.id, keep_hash=keep_session_hash)
+
+
+def _on_account_removed(_app: Flask, *, account: Account, **_: Any) -> None:
+    end_all(account.id)
+
+
 def init_app(app: Flask, settings: Settings) -> None:
     app.extensions["idp.cookie"] = cookie_policy(settings)
     app.after_request(_write_cookie)
+    events.password_changed.connect(_on_password_changed)
+    events.account_removed.connect(_on_account_removed)

@@ -107,13 +107,19 @@ class MailSettings:
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_timeout_seconds: int = 10
-    # Send from the web processes right after commit (false: only `idp worker` sends).
-    dispatch_in_process: bool = True
-    # Poll for due messages this often (also picks up messages left by a crash).
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    # Run the job queues (mail, back-channel logout) in the web processes, woken right after
+    # the commit that queued a job (false: only `idp worker` runs them).
+    run_in_process: bool = True
+    # Poll for due jobs this often (also picks up jobs left by a crash or another process).
     poll_seconds: int = 5
+    # A failed job is retried after base·2^(attempts-1) seconds, at most max.
     retry_base_seconds: int = 10
     retry_max_seconds: int = 3600
-    # A claimed message not marked sent after this long is claimed again.
+    # A claimed job not marked done after this long is claimed again.
     claim_seconds: int = 60
 
 
@@ -195,6 +201,7 @@ class Settings:
     session: SessionSettings = field(default_factory=SessionSettings)
     throttle: ThrottleSettings = field(default_factory=ThrottleSettings)
     mail: MailSettings = field(default_factory=MailSettings)
+    jobs: JobSettings = field(default_factory=JobSettings)
     captcha: CaptchaSettings = field(default_factory=CaptchaSettings)
     selfservice: SelfServiceSettings = field(default_factory=SelfServiceSettings)
     ratelimit: RateLimitSettings = field(default_factory=RateLimitSettings)
@@ -352,7 +359,7 @@ def validate(settings: Settings) -> None:
         raise SettingsError("captcha.length must be between 4 and 8")
     if settings.oidc.default_signing_alg not in {"RS256", "ES256"}:
         raise SettingsError("oidc.default_signing_alg must be RS256 or ES256")
-    for section in (settings.session, settings.throttle, settings.selfservice, settings.oidc):
+    for section in (settings.session, settings.throttle, settings.selfservice, settings.oidc, settings.jobs):
         for f in dataclasses.fields(section):
             value = getattr(section, f.name)
             if isinstance(value, int) and not isinstance(value, bool) and value < 1:

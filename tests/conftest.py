@@ -78,7 +78,8 @@ def make_settings(database_url: str, keys_dir: Path, **sections: dict[str, Any])
         # Black-box tests answer captchas with this; captcha tests read the real answer.
         "captcha": {"test_answer": TEST_CAPTCHA},
         # Tests deliver mail explicitly (outbox fixture); live-server tests turn this on.
-        "mail": {"transport": "smtp", "smtp_port": 1, "dispatch_in_process": False},
+        "mail": {"transport": "smtp", "smtp_port": 1},
+        "jobs": {"run_in_process": False},
     }
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)
@@ -258,12 +259,12 @@ class Outbox:
         self.app = app
 
     def deliver(self) -> int:
-        return self.app.extensions["idp.mail"].deliver_now()
+        return self.app.extensions["idp.jobs"].run_due()
 
 
 @pytest.fixture
 def mail_settings(smtp: SmtpSink) -> dict[str, Any]:
-    return {"transport": "smtp", "smtp_host": "127.0.0.1", "smtp_port": smtp.port, "dispatch_in_process": False}
+    return {"transport": "smtp", "smtp_host": "127.0.0.1", "smtp_port": smtp.port}
 
 
 @pytest.fixture
@@ -276,7 +277,7 @@ def live_server(app, config_file: Path, smtp) -> Iterator[str]:  # type: ignore[
     """Serve the test database with the production server, mail to the SMTP sink; yields its URL."""
     port = free_port()
     env = {**os.environ, "IDP_CONFIG": str(config_file), "IDP_MAIL__SMTP_PORT": str(smtp.port),
-           "IDP_MAIL__DISPATCH_IN_PROCESS": "true", "IDP_SERVER__ISSUER": f"http://127.0.0.1:{port}"}
+           "IDP_JOBS__RUN_IN_PROCESS": "true", "IDP_SERVER__ISSUER": f"http://127.0.0.1:{port}"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "idp", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

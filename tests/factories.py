@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from idp.directory import service
 from idp.extensions import db
+from idp.security import new_password
 
 PASSWORD = "Strong#Pass-2026"
 
@@ -39,7 +40,7 @@ def contract_with_referent(
     )
     account = result.membership.account
     if password:
-        service.set_password(account, password)
+        new_password.apply(account, password, new_password.Reason.OPERATOR)
     db.session.commit()
     return Person(account.login, account.email, password or "", account.id)
 
@@ -48,6 +49,6 @@ def member(contract_id: str, login: str, password: str | None = PASSWORD, **kw: 
     result = service.add_member(contract_id, identity(login), **kw)  # type: ignore[arg-type]
     account = result.membership.account
     if password:
-        service.set_password(account, password)
+        new_password.apply(account, password, new_password.Reason.OPERATOR)
     db.session.commit()
     return Person(account.login, account.email, password or "", account.id)

@@ -1,7 +1,8 @@
 """Directory changes (SPEC §2): each function is one transaction's worth of work.
 
 Callers commit; every function validates everything before it writes anything, so a
-refused change leaves the database as it was.
+refused change leaves the database as it was. What a change means elsewhere (tokens that
+carried removed roles, sessions of a removed account) is announced with ``idp.events``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from dataclasses import field
 from flask import current_app
 from sqlalchemy import select
 
-from idp import audit
-from idp import clock
+from idp import events
+from idp.directory import console_users
 from idp.directory.models import Account
 from idp.directory.models import Civility
 from idp.directory.models import ConsoleGroup
@@ -31,8 +32,10 @@ from idp.errors import Conflict
 from idp.errors import NotFound
 from idp.errors import ValidationError
 from idp.extensions import db
-from idp.security import password_policy
-from idp.security.passwords import PasswordHasher
+from idp.mail import messages
+from idp.mail.outbox import enqueue
+from idp.security import audit
+from idp.security import canonical
 
 LOGIN_RE = re.compile(r"[A-Za-z0-9._-]{8,64}")
 CONTRACT_RE = re.compile(r"OCB\d{7}")
@@ -66,8 +69,7 @@ class AddResult:
     notes: list[str] = field(default_factory=list)
 
 
-def canonical_email(email: str) -> str:
-    return email.strip().casefold()
+canonical_email = canonical.email
 
 
 def validate_identity(identity: Identity) -> Identity:
@@ -96,7 +98,7 @@ def validate_identity(identity: Identity) -> Identity:
 
 
 def find_account(login_or_email: str) -> Account | None:
-    key = login_or_email.strip().casefold()
+    key = canonical.login(login_or_email)
     return db.session.scalar(
         select(Account).where((Account.login_canonical == key) | (Account.email_canonical == key))
     )
@@ -111,13 +113,13 @@ def _account_for(identity: Identity) -> tuple[Account, bool, bool]:
         select(Account).where(Account.email_canonical == canonical_email(identity.email))
     )
     if existing is not None:
-        return existing, False, existing.login_canonical != identity.login.casefold()
-    taken = db.session.scalar(select(Account.id).where(Account.login_canonical == identity.login.casefold()))
+        return existing, False, existing.login_canonical != canonical.login(identity.login)
+    taken = db.session.scalar(select(Account.id).where(Account.login_canonical == canonical.login(identity.login)))
     if taken:
         raise Conflict(f"login {identity.login!r} is already taken")
     account = Account(
         login=identity.login,
-        login_canonical=identity.login.casefold(),
+        login_canonical=canonical.login(identity.login),
         email=identity.email,
         email_canonical=canonical_email(identity.email),
         first_name=identity.first_name,
@@ -136,9 +138,6 @@ def _account_for(identity: Identity) -> tuple[Account, bool, bool]:
 
 def send_access_email(account: Account) -> None:
     """The guides' access email: the login, and a button to set a first password."""
-    from idp.mail import messages
-    from idp.mail.outbox import enqueue
-
     link = messages.external_url("password.forgot_password", login=account.login)
     enqueue(messages.for_account("access", account, link=link))
     audit.record(audit.EventTag.ACCESS_EMAIL_SENT, account.id)
@@ -247,8 +246,6 @@ def add_member(
 
 
 def _sync_console_user(membership: Membership) -> None:
-    from idp.api import console_users
-
     console_users.sync(membership)
 
 
@@ -256,7 +253,7 @@ def _membership(contract_id: str, login: str) -> Membership:
     membership = db.session.scalar(
         select(Membership)
         .join(Account)
-        .where(Membership.contract_id == contract_id, Account.login_canonical == login.strip().casefold())
+        .where(Membership.contract_id == contract_id, Account.login_canonical == canonical.login(login))
     )
     if membership is None:
         raise NotFound(f"{login} is not a member of {contract_id}")
@@ -273,7 +270,7 @@ def set_console_roles(contract_id: str, login: str, roles: list[str]) -> Members
     membership.console_roles = [MembershipConsoleRole(role=r) for r in wanted]
     db.session.flush()
     _sync_console_user(membership)
-    _revoke_tokens(membership.account_id, contract_id)  # tokens carried the old roles
+    _membership_changed(membership.account_id, contract_id)  # tokens carried the old roles
     audit.record(audit.EventTag.CONSOLE_ROLES_CHANGED, membership.account_id, contract=contract_id, roles=wanted)
     return membership
 
@@ -291,7 +288,7 @@ def remove_member(contract_id: str, login: str) -> bool:
     account = membership.account
     db.session.delete(membership)
     db.session.flush()
-    _revoke_tokens(account.id, contract_id)
+    _membership_changed(account.id, contract_id)
     audit.record(audit.EventTag.MEMBER_REMOVED, account.id, contract=contract_id)
     if db.session.scalar(select(Membership.account_id).where(Membership.account_id == account.id).limit(1)) is None:
         remove_account(account)
@@ -300,27 +297,18 @@ def remove_member(contract_id: str, login: str) -> bool:
 
 
 def remove_account(account: Account) -> None:
-    """Delete an account: every SSO session ends with a back-channel logout to each client
-    that holds tokens from it, every token is revoked, then the personal data goes (the
-    audit trail keeps its rows, without the link)."""
-    from idp import sessions
-
-    sessions.end_all(account.id)
-    _revoke_tokens(account.id)
+    """Delete an account. Whatever hangs on it elsewhere ends first (``account_removed``:
+    its SSO sessions with a back-channel logout to each client, every token); then the
+    personal data goes (the audit trail keeps its rows, without the link)."""
+    events.account_removed.send(current_app._get_current_object(), account=account)  # type: ignore[attr-defined]
     audit.record(audit.EventTag.ACCOUNT_REMOVED, account.id, public_id=account.public_id)
     db.session.delete(account)
     db.session.flush()
 
 
-def _revoke_tokens(account_id: int, company_account: str | None = None) -> None:
-    from sqlalchemy import update
-
-    from idp.oidc.models import OAuth2Token
-
-    query = update(OAuth2Token).where(OAuth2Token.account_id == account_id, OAuth2Token.revoked_at.is_(None))
-    if company_account is not None:
-        query = query.where(OAuth2Token.company_account == company_account)
-    db.session.execute(query.values(revoked_at=clock.now()))
+def _membership_changed(account_id: int, contract_id: str) -> None:
+    events.membership_changed.send(current_app._get_current_object(),  # type: ignore[attr-defined]
+                                   account_id=account_id, contract_id=contract_id)
 
 
 def add_console_group(contract_id: str, name: str) -> ConsoleGroup:
@@ -335,15 +323,3 @@ def add_console_group(contract_id: str, name: str) -> ConsoleGroup:
     db.session.add(group)
     db.session.flush()
     return group
-
-
-def set_password(account: Account, password: str) -> None:
-    """Set a web password once the policy accepts it (operators and self-service alike)."""
-    settings = current_app.config["IDP_SETTINGS"]
-    result = password_policy.evaluate(password, account.login, settings.passwords.max_length)
-    if not result.ok:
-        raise ValidationError("password refused: " + "; ".join(result.messages(settings.passwords.max_length)))
-    hasher: PasswordHasher = current_app.extensions["idp.hasher"]
-    account.password_hash = hasher.hash(password)
-    account.password_changed_at = clock.now()
-    audit.record(audit.EventTag.PASSWORD_SET, account.id)

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from typing import Protocol
 
 from flask import current_app
 from flask import render_template
 from flask_babel import force_locale
 
-from idp.directory.models import Account
+
+class Recipient(Protocol):
+    """Whom an email goes to, in which language (an account, for one)."""
+
+    email: str
+    language: str
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,6 @@ def render(template: str, recipient: str, locale: str, **context: Any) -> Render
     return Rendered(template, recipient, locale, " ".join(subject.split()), text, html)
 
 
-def for_account(template: str, account: Account, to: str | None = None, **context: Any) -> Rendered:
+def for_account(template: str, account: Recipient, to: str | None = None, **context: Any) -> Rendered:
     """Render for an account, in its language, to its address (or ``to``)."""
     return render(template, to or account.email, account.language, account=account, **context)

@@ -8,22 +8,38 @@ import ssl
 import sys
 import tempfile
 from email.message import EmailMessage
+from dataclasses import dataclass
+from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 from typing import Protocol
 
 from idp.settings import MailSettings
 
-if TYPE_CHECKING:
-    from idp.mail.outbox import OutboxMessage
+
+@dataclass(frozen=True)
+class Envelope:
+    """One message as the outbox hands it to a transport."""
+
+    id: int
+    created_at: datetime
+    template: str
+    recipient: str
+    locale: str
+    subject: str
+    body_text: str
+    body_html: str
+
+    @property
+    def message_id(self) -> str:
+        return f"<outbox-{self.id}.{int(self.created_at.timestamp())}@idp>"
 
 
 class Transport(Protocol):
-    def send(self, message: OutboxMessage) -> None: ...
+    def send(self, message: Envelope) -> None: ...
 
 
-def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
+def build_email(message: Envelope, sender: str) -> EmailMessage:
     email = EmailMessage()
     email["From"] = sender
     email["To"] = message.recipient
@@ -40,7 +56,7 @@ class SmtpTransport:
     def __init__(self, settings: MailSettings) -> None:
         self.settings = settings
 
-    def send(self, message: OutboxMessage) -> None:
+    def send(self, message: Envelope) -> None:
         s = self.settings
         context = ssl.create_default_context()
         smtp_class = smtplib.SMTP_SSL if s.smtp_security == "tls" else smtplib.SMTP
@@ -60,7 +76,7 @@ class FileTransport:
         self.settings = settings
         self.directory = Path(settings.outbox_dir)
 
-    def send(self, message: OutboxMessage) -> None:
+    def send(self, message: Envelope) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         name = f"{message.created_at:%Y%m%d-%H%M%S}-{message.id:06d}-{message.template}.eml"
         data = bytes(build_email(message, self.settings.from_address))
@@ -74,7 +90,7 @@ class ConsoleTransport:
     def __init__(self, settings: MailSettings) -> None:
         self.settings = settings
 
-    def send(self, message: OutboxMessage) -> None:
+    def send(self, message: Envelope) -> None:
         sys.stdout.write(build_email(message, self.settings.from_address).as_string() + "\n")
         sys.stdout.flush()
 

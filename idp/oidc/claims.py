@@ -10,8 +10,9 @@ from sqlalchemy.orm import selectinload
 from idp.directory.models import Account
 from idp.directory.models import Membership
 from idp.extensions import db
+from idp.oidc.models import SCOPES
 
-SCOPES = ("openid", "profile", "email", "phone", "offline_access", "contracts")
+__all__ = ["SCOPES", "company_claims", "console_roles", "contracts_of", "userinfo"]
 
 
 def contracts_of(account: Account) -> list[dict[str, Any]]:

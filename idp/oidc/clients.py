@@ -7,7 +7,6 @@ on every token request. Comparison is constant-time. Human passwords keep argon2
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import json
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy import select
@@ -129,14 +129,21 @@ def _public_jwks(data: object) -> dict[str, Any]:
     return keys.as_dict(private=False)
 
 
-def check_secret(client: OAuth2Client, secret: str) -> bool:
-    if client.secret_hash is None or not secret:
-        return False
-    return hmac.compare_digest(client.secret_hash, token_hash(secret))
+def find(client_id: str) -> OAuth2Client | None:
+    return db.session.scalar(select(OAuth2Client).where(OAuth2Client.client_id == client_id))
+
+
+def authenticate_service(headers: Any) -> OAuth2Client | None:
+    """A first-party client authenticated with HTTP Basic: one of the cloud's own services."""
+    client_id, secret = extract_basic_authorization(headers)
+    client = find(client_id) if client_id else None
+    if client is None or not client.first_party or not client.check_client_secret(secret or ""):
+        return None
+    return client
 
 
 def delete(client_id: str) -> None:
-    client = db.session.scalar(select(OAuth2Client).where(OAuth2Client.client_id == client_id))
+    client = find(client_id)
     if client is None:
         raise NotFound(f"no client {client_id}")
     db.session.delete(client)

@@ -31,7 +31,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired
 from wtforms.validators import Regexp
 
-from idp.selfservice.forms import REQUIRED
+from idp.ui import REQUIRED
 
 bp = Blueprint("console_login", __name__)
 

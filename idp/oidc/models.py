@@ -11,10 +11,16 @@ from sqlalchemy import ForeignKey
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
+from sqlalchemy import select
 
 from idp import clock
+from idp.directory.models import Account
 from idp.db_types import UTCDateTime
 from idp.extensions import db
+from idp.security import tokens
+
+# Scopes this provider knows (OIDC Core §5.4, plus `contracts`: SPEC §4).
+SCOPES = ("openid", "profile", "email", "phone", "offline_access", "contracts")
 
 
 class OAuth2Client(db.Model):
@@ -42,6 +48,11 @@ class OAuth2Client(db.Model):
     def is_public(self) -> bool:
         return self.token_endpoint_auth_method == "none"
 
+    @property
+    def client_metadata(self) -> dict[str, Any]:
+        """authlib reads optional registration metadata here (e.g. signed userinfo): none."""
+        return {}
+
     # authlib's ClientMixin -------------------------------------------------------------
 
     def get_client_id(self) -> str:
@@ -52,17 +63,13 @@ class OAuth2Client(db.Model):
         return None
 
     def get_allowed_scope(self, scope: str) -> str:
-        from idp.oidc.claims import SCOPES
-
         return " ".join(s for s in (scope or "").split() if s in SCOPES)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return redirect_uri in self.redirect_uris  # exact string match, never a prefix
 
     def check_client_secret(self, client_secret: str) -> bool:
-        from idp.oidc.clients import check_secret
-
-        return check_secret(self, client_secret)
+        return tokens.matches(self.secret_hash, client_secret)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         return method == self.token_endpoint_auth_method
@@ -141,6 +148,12 @@ class OAuth2Token(db.Model):
     # authlib's TokenMixin
     def check_client(self, client: OAuth2Client) -> bool:
         return self.client_id == client.client_id
+
+    def get_client(self) -> OAuth2Client | None:
+        return db.session.scalar(select(OAuth2Client).where(OAuth2Client.client_id == self.client_id))
+
+    def get_user(self) -> Account | None:
+        return db.session.get(Account, self.account_id)
 
     def get_scope(self) -> str:
         return self.scope

@@ -1,4 +1,4 @@
-"""The authorization server: authlib's components, closed where RFC 9700 asks more.
+"""The authorization server, assembled from authlib's parts and ours.
 
 Beyond authlib's defaults (security-checklist §15): PKCE is required for every client and
 S256 only; a request without redirect_uri is refused; codes are single use and a replayed
@@ -8,243 +8,28 @@ its whole family; the issuer is added to authorization responses (RFC 9207).
 
 from __future__ import annotations
 
-import secrets
-from datetime import timedelta
-from typing import Any
-
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidGrantError
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
-from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.oauth2.rfc9207 import IssuerParameter
-from authlib.oidc.core.grants import OpenIDCode
 from flask import Flask
 from flask import current_app
-from flask import g
-from sqlalchemy import select
-from sqlalchemy import update
 
-from idp import clock
-from idp.directory.models import Account
-from idp.extensions import db
-from idp.oidc import claims
-from idp.oidc.models import AuthorizationCode
-from idp.oidc.models import OAuth2Client
-from idp.oidc.models import OAuth2Token
-from idp.security.tokens import token_hash
-
-CODE_LIFETIME = timedelta(seconds=60)
-REFRESH_LIFETIME = timedelta(days=30)
-
-
-def _settings():  # type: ignore[no-untyped-def]
-    return current_app.config["IDP_SETTINGS"]
-
-
-def revoke_family(family: str) -> None:
-    db.session.execute(
-        update(OAuth2Token).where(OAuth2Token.family == family, OAuth2Token.revoked_at.is_(None))
-        .values(revoked_at=clock.now())
-    )
-
-
-class S256Challenge(CodeChallenge):
-    """PKCE with S256 only, required of every client (RFC 9700 §2.1.1)."""
-
-    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
-    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
-
-    def validate_code_challenge(self, grant, redirect_uri):  # type: ignore[no-untyped-def]
-        data = grant.request.payload.data
-        if not data.get("code_challenge"):
-            raise InvalidRequestError("Missing 'code_challenge': PKCE (S256) is required.")
-        if data.get("code_challenge_method") != "S256":
-            raise InvalidRequestError("'code_challenge_method' must be S256.")
-        return super().validate_code_challenge(grant, redirect_uri)
-
-    def validate_code_verifier(self, grant, result):  # type: ignore[no-untyped-def]
-        if not grant.request.form.get("code_verifier"):
-            raise InvalidRequestError("Missing 'code_verifier'")
-        return super().validate_code_verifier(grant, result)
-
-    def get_authorization_code_challenge(self, authorization_code: AuthorizationCode) -> str | None:
-        return authorization_code.code_challenge
-
-    def get_authorization_code_challenge_method(self, authorization_code: AuthorizationCode) -> str | None:
-        return authorization_code.code_challenge_method
-
-
-# Every token-endpoint client authentication we accept; each client is registered for one.
-CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
-
-
-class CodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
-
-    def save_authorization_code(self, code: str, request) -> None:  # type: ignore[no-untyped-def]
-        from idp import sessions
-
-        session = sessions.current()
-        assert session is not None  # the view only gets here with a live session
-        data = request.payload.data
-        now = clock.now()
-        db.session.add(AuthorizationCode(
-            code_hash=token_hash(code), client_id=request.client.client_id, account_id=request.user.id,
-            sso_session=session.id_hash, redirect_uri=request.payload.redirect_uri, scope=request.payload.scope or "",
-            nonce=data.get("nonce"), code_challenge=data.get("code_challenge"),
-            code_challenge_method=data.get("code_challenge_method"), auth_time=session.auth_time,
-            company_account=data.get("company_account") or None,
-            created_at=now, expires_at=now + CODE_LIFETIME,
-        ))
-        db.session.commit()
-
-    def query_authorization_code(self, code: str, client: OAuth2Client) -> AuthorizationCode | None:
-        code_hash = token_hash(code)
-        row = db.session.get(AuthorizationCode, code_hash)
-        if row is None or row.client_id != client.client_id:
-            return None
-        now = clock.now()
-        # Consume at once, atomically: a second exchange finds it used, whatever happens next.
-        consumed = db.session.execute(
-            update(AuthorizationCode)
-            .where(AuthorizationCode.code_hash == code_hash, AuthorizationCode.used_at.is_(None))
-            .values(used_at=now)
-        ).rowcount
-        if not consumed:
-            # Replay: whoever holds this code may have stolen it; revoke what it produced.
-            for family in db.session.scalars(select(OAuth2Token.family).where(OAuth2Token.code_hash == code_hash)):
-                revoke_family(family)
-            db.session.commit()
-            return None
-        if row.expires_at <= now:
-            db.session.commit()
-            return None
-        # Not committed yet: the row stays locked until save_token commits the consumption
-        # with the tokens, in one transaction; a concurrent exchange waits, then finds it used.
-        return row
-
-    def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
-        pass  # already marked used when it was read; kept for replay detection
-
-    def authenticate_user(self, authorization_code: AuthorizationCode) -> Account | None:
-        account = db.session.get(Account, authorization_code.account_id)
-        return account if account is not None and account.is_active else None
-
-
-class OpenIDExtension(OpenIDCode):
-    def exists_nonce(self, nonce: str, request) -> bool:  # type: ignore[no-untyped-def]
-        key = (nonce, request.payload.client_id)
-        seen = g.setdefault("oauth2_nonces", {})
-        if key not in seen:
-            seen[key] = self._nonce_used(nonce, request)
-        return seen[key]
-
-    def _nonce_used(self, nonce: str, request) -> bool:  # type: ignore[no-untyped-def]
-        return bool(db.session.scalar(
-            select(AuthorizationCode.code_hash).where(
-                AuthorizationCode.nonce == nonce, AuthorizationCode.client_id == request.payload.client_id)
-        ))
-
-    def _key(self, client: OAuth2Client):  # type: ignore[no-untyped-def]
-        return current_app.extensions["idp.keys"].signing_key(self.get_client_algorithm(client))
-
-    def get_client_algorithm(self, client: OAuth2Client) -> str:
-        return client.id_token_signed_response_alg or _settings().oidc.default_signing_alg
-
-    def get_encode_header(self, client: OAuth2Client) -> dict[str, Any]:
-        return {"alg": self.get_client_algorithm(client), "kid": self._key(client).kid, "typ": "JWT"}
-
-    def resolve_client_private_key(self, client: OAuth2Client):  # type: ignore[no-untyped-def]
-        return self._key(client).jwk
-
-    def get_client_claims(self, client: OAuth2Client) -> dict[str, Any]:
-        now = int(clock.now().timestamp())
-        return {"iss": _settings().server.issuer, "aud": [client.client_id], "iat": now,
-                "exp": now + _settings().oidc.id_token_lifetime_seconds}
-
-    def get_authorization_code_claims(self, authorization_code: AuthorizationCode) -> dict[str, Any]:
-        result = super().get_authorization_code_claims(authorization_code)
-        if authorization_code.sso_session:
-            result["sid"] = authorization_code.sso_session[:32]
-        account = db.session.get(Account, authorization_code.account_id)
-        if account is not None:
-            result.update(claims.company_claims(account, authorization_code.company_account))
-        return result
-
-    def generate_user_info(self, user: Account, scope: str) -> dict[str, Any]:
-        return claims.userinfo(user, scope)
-
-
-class RefreshGrant(grants.RefreshTokenGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
-    INCLUDE_NEW_REFRESH_TOKEN = True
-
-    def authenticate_refresh_token(self, refresh_token: str) -> OAuth2Token | None:
-        token = db.session.scalar(select(OAuth2Token).where(OAuth2Token.refresh_token_hash == token_hash(refresh_token)))
-        if token is None:
-            return None
-        if token.rotated_at is not None:
-            # Reuse of a rotated refresh token: one of the two holders is a thief.
-            revoke_family(token.family)
-            db.session.commit()
-            return None
-        if token.revoked_at is not None or (token.refresh_expires_at and token.refresh_expires_at <= clock.now()):
-            return None
-        return token
-
-    def authenticate_user(self, refresh_token: OAuth2Token) -> Account | None:
-        account = db.session.get(Account, refresh_token.account_id)
-        return account if account is not None and account.is_active else None
-
-    def revoke_old_credential(self, refresh_token: OAuth2Token) -> None:
-        # Called after save_token: the successor and this mark commit together, and a
-        # concurrent use of the same token finds it rotated.
-        rotated = db.session.execute(
-            update(OAuth2Token).where(OAuth2Token.id == refresh_token.id, OAuth2Token.rotated_at.is_(None))
-            .values(rotated_at=clock.now())
-        ).rowcount
-        if not rotated:
-            # Used twice at the same time: one of the two holders is a thief.
-            revoke_family(refresh_token.family)
-            db.session.commit()
-            raise InvalidGrantError("The refresh token was already used.")
-        db.session.commit()
-
-
-def save_token(token: dict[str, Any], request) -> None:  # type: ignore[no-untyped-def]
-    now = clock.now()
-    code = getattr(request, "authorization_code", None)
-    previous = getattr(request, "refresh_token", None)
-    family = previous.family if previous is not None else secrets.token_hex(16)
-    refresh = token.get("refresh_token")
-    db.session.add(OAuth2Token(
-        access_token_hash=token_hash(token["access_token"]),
-        refresh_token_hash=token_hash(refresh) if refresh else None,
-        family=family,
-        code_hash=code.code_hash if code is not None else (previous.code_hash if previous is not None else None),
-        client_id=request.client.client_id, account_id=request.user.id,
-        sso_session=code.sso_session if code is not None else (previous.sso_session if previous else None),
-        company_account=code.company_account if code is not None else (previous.company_account if previous else None),
-        scope=token.get("scope", ""), issued_at=now,
-        expires_at=now + timedelta(seconds=int(token["expires_in"])),
-        refresh_expires_at=now + REFRESH_LIFETIME if refresh else None,
-    ))
-    if previous is None:
-        db.session.commit()  # with the code's consumption; a refresh commits in revoke_old_credential
-
-
-def query_client(client_id: str) -> OAuth2Client | None:
-    """The client, read once per request (authlib and our views ask several times)."""
-    cache = g.setdefault("oauth2_clients", {})
-    if client_id not in cache:
-        cache[client_id] = db.session.scalar(select(OAuth2Client).where(OAuth2Client.client_id == client_id))
-    return cache[client_id]
+from idp.oidc.client_assertion import PrivateKeyJWT
+from idp.oidc.endpoints import Bearer
+from idp.oidc.endpoints import Introspection
+from idp.oidc.endpoints import Revocation
+from idp.oidc.endpoints import UserInfo
+from idp.oidc.grants import CodeGrant
+from idp.oidc.grants import OpenIDExtension
+from idp.oidc.grants import RefreshGrant
+from idp.oidc.grants import S256Challenge
+from idp.oidc.grants import query_client
+from idp.oidc.grants import save_token
 
 
 class Issuer(IssuerParameter):
     def get_issuer(self) -> str:
-        return _settings().server.issuer
+        return current_app.config["IDP_SETTINGS"].server.issuer  # type: ignore[no-any-return]
 
 
 def init_oidc(app: Flask) -> AuthorizationServer:
@@ -255,16 +40,14 @@ def init_oidc(app: Flask) -> AuthorizationServer:
     }
     app.config["OAUTH2_REFRESH_TOKEN_GENERATOR"] = True  # opaque and random, like access tokens
     server = AuthorizationServer(app, query_client=query_client, save_token=save_token)
-    from idp.oidc.client_assertion import PrivateKeyJWT
-
     server.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT())
     server.register_grant(CodeGrant, [S256Challenge(required=True), OpenIDExtension(require_nonce=False)])
     server.register_grant(RefreshGrant)
     server.register_extension(Issuer())
-    from idp.oidc.endpoints import Introspection
-    from idp.oidc.endpoints import Revocation
-
     server.register_endpoint(Revocation)
     server.register_endpoint(Introspection)
+    protector = ResourceProtector()
+    protector.register_token_validator(Bearer())
+    server.register_endpoint(UserInfo(resource_protector=protector))
     app.extensions["idp.oauth2"] = server
     return server

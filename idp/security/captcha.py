@@ -2,7 +2,8 @@
 
 The form carries only an opaque challenge id; the answer stays in the database until the
 challenge is consumed (answered right or wrong, it cannot be answered twice). Images and
-sounds are drawn on demand by the `captcha` package from that stored answer.
+sounds are drawn on demand by the `captcha` package from that stored answer
+(``selfservice.captcha`` serves them).
 """
 
 from __future__ import annotations
@@ -14,11 +15,7 @@ from datetime import timedelta
 
 from captcha.audio import AudioCaptcha
 from captcha.image import ImageCaptcha
-from flask import Blueprint
-from flask import Response
-from flask import abort
 from flask import current_app
-from flask import request
 from sqlalchemy import String
 from sqlalchemy import delete
 from sqlalchemy import update
@@ -32,9 +29,6 @@ from idp.settings import Settings
 
 # No look-alikes (0/O, 1/I/L, 2/Z, 5/S, 8/B): every character reads and sounds distinct.
 ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
-
-bp = Blueprint("captcha", __name__)
-
 
 class CaptchaChallenge(db.Model):
     __tablename__ = "captcha_challenges"
@@ -62,49 +56,42 @@ def new_challenge() -> str:
 
 
 def check(challenge_id: str | None, typed: str | None) -> bool:
-    """Consume the challenge and tell whether ``typed`` answered it."""
+    """Consume the challenge and tell whether ``typed`` answered it.
+
+    One conditional ``UPDATE … WHERE used_at IS NULL RETURNING answer``: of parallel
+    answers to one challenge, exactly one reads the answer, on SQLite and PostgreSQL alike.
+    """
     settings: Settings = current_app.config["IDP_SETTINGS"]
     typed = (typed or "").strip().upper()
     if not challenge_id or len(challenge_id) > 64 or not typed:
         return False
     now = clock.now()
-    challenge = db.session.get(CaptchaChallenge, challenge_id)
-    consumed = db.session.execute(
-        update(CaptchaChallenge)
-        .where(CaptchaChallenge.id == challenge_id, CaptchaChallenge.used_at.is_(None),
-               CaptchaChallenge.expires_at > now)
+    table = CaptchaChallenge.__table__
+    answer = db.session.execute(
+        update(table)
+        .where(table.c.id == challenge_id, table.c.used_at.is_(None), table.c.expires_at > now)
         .values(used_at=now)
-    ).rowcount
-    if not consumed or challenge is None:
+        .returning(table.c.answer)
+    ).scalar()
+    if answer is None:
         return False
     test_answer = settings.captcha.test_answer
     if test_answer and settings.server.environment == "test" and hmac.compare_digest(typed, test_answer.upper()):
         return True
-    return hmac.compare_digest(typed.encode(), challenge.answer.encode())
+    return hmac.compare_digest(typed.encode(), answer.encode())
 
 
-def _live(challenge_id: str) -> CaptchaChallenge:
-    from idp.security.ratelimit import limiter
-
-    settings: Settings = current_app.config["IDP_SETTINGS"]
-    s = settings.selfservice
-    if not limiter().hit(f"captcha:{request.remote_addr}", s.captcha_per_address, s.captcha_window_seconds):
-        abort(429)
-    challenge = db.session.get(CaptchaChallenge, challenge_id)
+def live(challenge_id: str) -> CaptchaChallenge | None:
+    """The challenge if it can still be answered (to draw it), else None."""
+    challenge = db.session.get(CaptchaChallenge, challenge_id[:64])
     if challenge is None or challenge.used_at is not None or challenge.expires_at <= clock.now():
-        abort(404)
+        return None
     return challenge
 
 
-@bp.get("/captcha/<challenge_id>.png")
-def image(challenge_id: str) -> Response:
-    challenge = _live(challenge_id)
-    data = ImageCaptcha(width=200, height=70).generate(challenge.answer).getvalue()
-    return Response(data, mimetype="image/png", headers={"Cache-Control": "no-store"})
+def image(answer: str) -> bytes:
+    return ImageCaptcha(width=200, height=70).generate(answer).getvalue()
 
 
-@bp.get("/captcha/<challenge_id>.wav")
-def audio(challenge_id: str) -> Response:
-    challenge = _live(challenge_id)
-    data = bytes(AudioCaptcha().generate(challenge.answer))
-    return Response(data, mimetype="audio/wav", headers={"Cache-Control": "no-store"})
+def audio(answer: str) -> bytes:
+    return bytes(AudioCaptcha().generate(answer))

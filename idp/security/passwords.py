@@ -16,10 +16,11 @@ import argon2
 from argon2.exceptions import InvalidHashError
 from argon2.exceptions import VerificationError
 
+from idp.errors import Busy
 from idp.settings import PasswordSettings
 
 
-class HasherBusy(RuntimeError):
+class HasherBusy(Busy):
     """Too many password operations are already waiting; the caller should retry soon."""
 
 

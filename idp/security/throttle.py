@@ -1,129 +1,85 @@
-"""Failed-login throttling with a temporary lockout, shared by every process via the DB.
+"""Failed-password lockout, per credential and per client address, on the shared counter.
 
-Each key (a login, a client address) counts failures in a fixed window; reaching the
-limit locks the key for a fixed time. Why it cannot lock a victim out for good: the lock
-always expires, failures while locked are not counted (they cannot extend it), and a
-login typed for an account that does not exist is throttled exactly the same way, so the
-lock reveals nothing either. Logins are stored as keyed hashes, never as typed.
+Every password check first *reserves* an attempt on two windows: the credential's (10
+failures in 15 minutes lock it for 5) and the address's (50 in 15 minutes lock it for 15).
+The reservation is the failure, counted before the ~100 ms hash: a burst of parallel
+guesses gets at most the limit evaluated, and the rest are refused at once. A success
+clears the credential's window and gives the address its slot back.
+
+Why a lock cannot shut a victim out for good: it always ends, refused attempts are not
+counted (they cannot extend it), and an identifier that matches nobody is throttled exactly
+like a real one, so the lock reveals nothing either.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import math
 from dataclasses import dataclass
 from datetime import datetime
-from datetime import timedelta
 
-from sqlalchemy import Integer
-from sqlalchemy import case
-from sqlalchemy import literal
-from sqlalchemy import String
-from sqlalchemy import delete
-from sqlalchemy import select
-from sqlalchemy import update
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import sqlite
-from sqlalchemy.orm import Mapped
-from sqlalchemy.orm import mapped_column
+from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from idp import clock
-from idp.db_types import UTCDateTime
-from idp.extensions import db
+from idp.errors import IdpError
+from idp.security.counters import Counter
+from idp.security.counters import Window
 from idp.settings import ThrottleSettings
 
-
-class ThrottleCounter(db.Model):
-    __tablename__ = "throttle_counters"
-
-    key: Mapped[str] = mapped_column(String(80), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+LOCKED = _l("Too many failed attempts. Please try again in %(minutes)s minute(s).")
 
 
-@dataclass(frozen=True)
-class Limit:
-    max_failures: int
-    window: timedelta
-    lockout: timedelta
+class Locked(IdpError):
+    code, status = "too_many_attempts", 429
+
+    def __init__(self, until: datetime) -> None:
+        minutes = max(1, math.ceil((until - clock.now()).total_seconds() / 60))
+        super().__init__(str(LOCKED) % {"minutes": minutes})
+        self.until = until
 
 
 @dataclass(frozen=True)
-class ThrottleState:
-    locked_until: datetime | None
-    # True when the login has a counter row, i.e. a success has something to clear.
-    login_has_failures: bool
+class Reservation:
+    credential_key: str
+    address_key: str
+    # This attempt filled the credential's window: if it fails, it is the one that locks.
+    locks: bool
 
 
-class LoginThrottle:
-    def __init__(self, settings: ThrottleSettings, secret: str) -> None:
-        self._secret = secret.encode()
-        self.account = Limit(
-            settings.account_max_failures,
-            timedelta(seconds=settings.account_window_seconds),
-            timedelta(seconds=settings.account_lockout_seconds),
-        )
-        self.address = Limit(
-            settings.address_max_failures,
-            timedelta(seconds=settings.address_window_seconds),
-            timedelta(seconds=settings.address_lockout_seconds),
-        )
+class Throttle:
+    def __init__(self, settings: ThrottleSettings, counter: Counter) -> None:
+        self.counter = counter
+        self.credential = Window(settings.account_max_failures, settings.account_window_seconds,
+                                 settings.account_lockout_seconds)
+        self.address = Window(settings.address_max_failures, settings.address_window_seconds,
+                              settings.address_lockout_seconds)
 
-    def keys(self, login: str, address: str | None) -> dict[str, Limit]:
-        digest = hmac.new(self._secret, login.casefold().encode(), hashlib.sha256).hexdigest()[:40]
-        return {f"login:{digest}": self.account, f"addr:{address or 'unknown'}": self.address}
+    def reserve(self, credential_key: str, address: str | None) -> Reservation:
+        """Take one attempt on both windows, or raise :class:`Locked` (nothing taken)."""
+        credential_key = f"pw:{credential_key}"
+        address_key = f"pw:addr:{address or 'unknown'}"
+        taken = self.counter.take(credential_key, self.credential)
+        if taken is None:
+            raise Locked(self.counter.free_at(credential_key, self.credential) or clock.now())
+        if self.counter.take(address_key, self.address) is None:
+            self.counter.give_back(credential_key)
+            raise Locked(self.counter.free_at(address_key, self.address) or clock.now())
+        return Reservation(credential_key, address_key, taken >= self.credential.limit)
 
-    def check(self, login: str, address: str | None) -> ThrottleState:
-        """Read both counters in one query: is a lock in force, are failures on record?"""
-        now = clock.now()
-        keys = self.keys(login, address)
-        rows = db.session.execute(
-            select(ThrottleCounter.key, ThrottleCounter.locked_until).where(ThrottleCounter.key.in_(list(keys)))
-        ).all()
-        active = [until for _, until in rows if until is not None and until > now]
-        login_key = next(iter(keys))
-        return ThrottleState(max(active, default=None), any(key == login_key for key, _ in rows))
+    def succeeded(self, reservation: Reservation) -> None:
+        """The password was right: the credential starts afresh, the address gets its slot back."""
+        self.counter.clear(reservation.credential_key)
+        self.counter.give_back(reservation.address_key)
 
-    def fail(self, login: str, address: str | None) -> bool:
-        """Count a failure on every key; return True if this failure locked one of them."""
-        now = clock.now()
-        locked = False
-        for key, limit in self.keys(login, address).items():
-            failures = self._increment(key, now, now - limit.window)
-            if failures >= limit.max_failures:
-                # Start afresh after the lock: the next window opens when it ends.
-                db.session.execute(
-                    update(ThrottleCounter)
-                    .where(ThrottleCounter.key == key)
-                    .values(locked_until=now + limit.lockout, failures=0, window_started_at=now + limit.lockout)
-                )
-                locked = True
-        return locked
+    def abandoned(self, reservation: Reservation) -> None:
+        """Nothing was checked (e.g. the hashing pool was busy): give both slots back."""
+        self.counter.give_back(reservation.credential_key)
+        self.counter.give_back(reservation.address_key)
 
-    def succeed(self, login: str) -> None:
-        """A successful login clears the account's failures (not the address's)."""
-        key = next(iter(self.keys(login, None)))
-        db.session.execute(delete(ThrottleCounter).where(ThrottleCounter.key == key))
+    def clear(self, credential_key: str) -> None:
+        """Whoever proved they own the mailbox gets in at once, even if someone locked them out."""
+        self.counter.clear(f"pw:{credential_key}")
 
-    @staticmethod
-    def _increment(key: str, now: datetime, window_start: datetime) -> int:
-        """Atomically count one failure (one statement, so parallel requests all count)."""
-        insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[db.engine.dialect.name]
-        table = ThrottleCounter.__table__
-        stale = table.c.window_started_at < window_start
-        stmt = (
-            insert(table)
-            .values(key=key, failures=1, window_started_at=now, locked_until=None)
-            .on_conflict_do_update(
-                index_elements=[table.c.key],
-                set_={
-                    "failures": case((stale, 1), else_=table.c.failures + 1),
-                    "window_started_at": case(
-                        (stale, literal(now, UTCDateTime())), else_=table.c.window_started_at
-                    ),
-                },
-            )
-            .returning(table.c.failures)
-        )
-        return int(db.session.execute(stmt).scalar_one())
+
+def throttle() -> Throttle:
+    return current_app.extensions["idp.throttle"]  # type: ignore[no-any-return]

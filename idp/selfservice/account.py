@@ -7,9 +7,6 @@ by email.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-
 from flask import Blueprint
 from flask import current_app
 from flask import flash
@@ -21,21 +18,24 @@ from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from idp import audit
 from idp import sessions
 from idp.directory import service
+from idp.directory.credentials import web_subject
 from idp.directory.models import Account
 from idp.extensions import db
 from idp.mail import messages
 from idp.mail.outbox import enqueue
-from idp.security.passwords import PasswordHasher
-from idp.security.ratelimit import limiter
+from idp.security import audit
+from idp.security import credentials
+from idp.security import new_password
+from idp.security import ratelimit
+from idp.security.throttle import Locked
 from idp.selfservice.forms import TOO_MANY
 from idp.selfservice.forms import WRONG_CURRENT
 from idp.selfservice.forms import ChangePasswordForm
 from idp.selfservice.forms import ProfileForm
 from idp.selfservice.password import check_new_password
-from idp.selfservice.password import set_new_password
+from idp.sessions import signed_in
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -45,19 +45,6 @@ EMAIL_TAKEN = _l("This email address is already used by another account.")
 PHONE_REQUIRED = _l("Please give a landline or a mobile phone number.")
 INVALID_EMAIL = _l("This email address is not valid.")
 INVALID_PHONE = _l("This phone number is not valid.")
-
-
-def signed_in(view: Callable[[sessions.SsoSession], ResponseReturnValue]) -> Callable[[], ResponseReturnValue]:
-    """Run ``view`` with the live session, or send the browser to sign in first."""
-
-    @functools.wraps(view)
-    def wrapper() -> ResponseReturnValue:
-        current = sessions.current()
-        if current is None:
-            return redirect(url_for("selfservice.login", next=request.path))
-        return view(current)
-
-    return wrapper
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -123,19 +110,23 @@ def change_password(current: sessions.SsoSession) -> ResponseReturnValue:
     if not form.is_submitted():
         return render_template("selfservice/account-password.html", form=form, account=account)
     s = current_app.config["IDP_SETTINGS"].selfservice
-    if not limiter().hit(f"password-change:acct:{account.id}", s.password_changes_per_account, s.request_window_seconds):
+    if not ratelimit.hit(f"password-change:acct:{account.id}", s.password_changes_per_account,
+                         s.request_window_seconds):
         return render_template("selfservice/account-password.html", form=form, account=account,
                                error=str(TOO_MANY)), 429
     if form.validate():
-        hasher: PasswordHasher = current_app.extensions["idp.hasher"]
-        if not hasher.verify(account.password_hash, form.current.data or ""):
+        try:
+            # The current password goes through the login's throttle: a wrong one counts as a failure.
+            credentials.check(credentials.WEB_REAUTH, web_subject(account), form.current.data or "")
+        except credentials.InvalidCredentials:
             form.current.errors = [str(WRONG_CURRENT)]
-            audit.record(audit.EventTag.PASSWORD_CHANGE_FAILED, account.id)
-            db.session.commit()
-        elif check_new_password(form, account.login):
-            set_new_password(account, form.password.data or "", keep=current)
-            audit.record(audit.EventTag.PASSWORD_CHANGED, account.id)
-            db.session.commit()
-            flash(str(PASSWORD_CHANGED))
-            return redirect(url_for("account.profile"))
+        except Locked as exc:
+            form.current.errors = [str(exc.message)]
+        else:
+            if check_new_password(form, account.login):
+                new_password.apply(account, form.password.data or "", new_password.Reason.CHANGE,
+                                   keep_session_hash=current.id_hash)
+                db.session.commit()
+                flash(str(PASSWORD_CHANGED))
+                return redirect(url_for("account.profile"))
     return render_template("selfservice/account-password.html", form=form, account=account), 400

@@ -87,11 +87,21 @@ def find(token: str, max_attempts: int) -> PasswordLink:
     return link
 
 
-def count_attempt(link: PasswordLink) -> None:
-    """Count a submission atomically (committed by the caller before anything else)."""
-    db.session.execute(
-        update(PasswordLink).where(PasswordLink.id_hash == link.id_hash).values(attempts=PasswordLink.attempts + 1)
-    )
+def spend_attempt(link: PasswordLink, max_attempts: int) -> None:
+    """Count a submission before anything else, or :class:`LinkInvalid` once none is left.
+
+    One conditional ``UPDATE … WHERE attempts < max``, committed at once: parallel
+    submissions cannot all read an unspent count, on SQLite and PostgreSQL alike.
+    """
+    table = PasswordLink.__table__
+    spent = db.session.execute(
+        update(table)
+        .where(table.c.id_hash == link.id_hash, table.c.attempts < max_attempts, table.c.used_at.is_(None))
+        .values(attempts=table.c.attempts + 1)
+    ).rowcount
+    db.session.commit()
+    if not spent:
+        raise LinkInvalid()
 
 
 def consume(link: PasswordLink) -> bool:

@@ -7,12 +7,12 @@ from flask import Blueprint
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from idp import audit
 from idp.directory.models import Account
-from idp.directory.service import canonical_email
 from idp.extensions import db
 from idp.mail import messages
 from idp.mail.outbox import enqueue
+from idp.security import audit
+from idp.security.canonical import email as canonical_email
 from idp.selfservice.forms import ForgotLoginForm
 from idp.selfservice.limits import Decoy
 from idp.selfservice.limits import captcha_request

@@ -14,10 +14,13 @@ from wtforms.validators import DataRequired
 from wtforms.validators import Length
 from wtforms.validators import Optional
 
+from idp.ui import REQUIRED
+
+__all__ = ["REQUIRED"]
+
 LOGIN_LABEL = _l("Login")
 PASSWORD_LABEL = _l("Password")
 SIGN_IN = _l("Sign in")
-REQUIRED = _l("This field is required.")
 BAD_CREDENTIALS = _l("Incorrect login or password.")
 LOCKED = _l("Too many failed attempts. Please try again in %(minutes)s minute(s).")
 

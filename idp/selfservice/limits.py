@@ -9,22 +9,22 @@ from flask import render_template
 from flask import request
 from flask.typing import ResponseReturnValue
 
-from idp import audit
 from idp.extensions import db
+from idp.security import audit
 from idp.security import captcha
-from idp.security.ratelimit import address_key
-from idp.security.ratelimit import limiter
-from idp.security.ratelimit import target_key
+from idp.security import ratelimit
+from idp.selfservice.forms import TOO_MANY
+from idp.selfservice.forms import WRONG_CAPTCHA
 
 
 def within_limits(purpose: str, target: str) -> bool:
-    """Count this request against its address and its target; False once either is over.
+    """Count this request against its address and its canonical target; False once either is over.
 
-    Call before the request writes anything (the database limiter commits on its own)."""
+    Call before the request writes anything (the counter commits on its own)."""
     s = current_app.config["IDP_SETTINGS"].selfservice
-    rl = limiter()
-    by_address = rl.hit(address_key(purpose, request.remote_addr), s.requests_per_address, s.request_window_seconds)
-    by_target = rl.hit(target_key(purpose, target), s.requests_per_target, s.request_window_seconds)
+    window = s.request_window_seconds
+    by_address = ratelimit.hit(ratelimit.address_key(purpose, request.remote_addr), s.requests_per_address, window)
+    by_target = ratelimit.hit(ratelimit.target_key(purpose, target), s.requests_per_target, window)
     if by_address and by_target:
         return True
     audit.record(audit.EventTag.RATE_LIMITED, None, purpose=purpose, subject=audit.subject_hash(target))
@@ -51,9 +51,6 @@ def captcha_request(form, *, purpose: str, target: str, template: str, sent_temp
                     act: Callable[[], None], context: dict | None = None) -> ResponseReturnValue:
     """The non-revealing request pages: fields, then limits, then captcha, then ``act``;
     the same confirmation page whatever ``act`` found."""
-    from idp.selfservice.forms import TOO_MANY
-    from idp.selfservice.forms import WRONG_CAPTCHA
-
     if not form.validate():
         return render_with_captcha(template, form, 400)
     if not within_limits(purpose, target):

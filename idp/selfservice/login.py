@@ -15,25 +15,30 @@ from flask import render_template
 from flask import request
 from flask import session as form_state
 from flask import url_for
+from urllib.parse import parse_qs
+from urllib.parse import urlsplit
+
 from flask.typing import ResponseReturnValue
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from idp import audit
+from idp.security import audit
 from idp import sessions
 from idp.directory.models import Membership
 from idp.extensions import db
-from idp.selfservice.authentication import InvalidCredentials
-from idp.selfservice.authentication import LoginLocked
-from idp.selfservice.authentication import authenticate
+from idp.directory.credentials import authenticate
+from idp.security.credentials import InvalidCredentials
+from idp.security.throttle import Locked
 from idp.selfservice.forms import LoginForm
 from idp.selfservice.forms import LogoutForm
-from idp.selfservice.safe_redirect import safe_next
+from idp.keystone.views import versions
+from idp.oidc.grants import query_client
+from idp.security.headers import allow_form_redirect
+from idp.security.redirects import safe_next
+from idp.ui import SIGNED_OUT
 
 bp = Blueprint("selfservice", __name__)
 
-SIGNED_OUT = _l("You are signed out.")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -47,7 +52,7 @@ def login() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             account = authenticate(form.login.data or "", form.password.data or "")
-        except (InvalidCredentials, LoginLocked) as exc:
+        except (InvalidCredentials, Locked) as exc:
             error, status = str(exc.message), exc.status
         else:
             previous = sessions.current()
@@ -72,12 +77,6 @@ def login() -> ResponseReturnValue:
 def _allow_client_redirect(target: str) -> None:
     """If the login continues an authorization request, its client's registered redirect
     URI is where the form's redirects end: let the page's CSP say so."""
-    from urllib.parse import parse_qs
-    from urllib.parse import urlsplit
-
-    from idp.oidc.server import query_client
-    from idp.security.headers import allow_form_redirect
-
     parts = urlsplit(target)
     if parts.path != url_for("oidc.authorize"):
         return
@@ -108,8 +107,6 @@ def logout() -> ResponseReturnValue:
 @bp.get("/")
 def home() -> ResponseReturnValue:
     if request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json":
-        from idp.api.keystone import versions
-
         return versions()  # Keystone version discovery (generic clients GET the root)
     current = sessions.current()
     if current is None:

@@ -1,5 +1,4 @@
-"""Forgot password (also the first-access "password customization"), the reset link page,
-and the password change of My account.
+"""Forgot password (also the first-access "password customization") and the reset link page.
 
     /forgot-password  login + captcha ──► same confirmation page, known login or not
                       (known & active: a PasswordLink and its email, in one transaction)
@@ -19,18 +18,16 @@ from flask import url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 
-from idp import audit
-from idp import clock
-from idp import sessions
+from sqlalchemy import select
+
 from idp.directory.models import Account
 from idp.extensions import db
 from idp.mail import messages
 from idp.mail.outbox import enqueue
-from idp.security import password_policy
-from idp.security.passwords import PasswordHasher
-from idp.security.throttle import LoginThrottle
+from idp.security import audit
+from idp.security import canonical
+from idp.security import new_password
 from idp.selfservice import flows
-from idp.selfservice.authentication import canonical_login
 from idp.selfservice.forms import PASSWORDS_DIFFER
 from idp.selfservice.forms import ForgotPasswordForm
 from idp.selfservice.forms import NewPasswordForm
@@ -46,8 +43,8 @@ PASSWORD_SET = _l("Your password has been changed. You can now sign in with it."
 def request_reset(login: str) -> None:
     """Send a link if the login exists; never tell the caller whether it did."""
     settings = current_app.config["IDP_SETTINGS"]
-    key = canonical_login(login)
-    account = db.session.query(Account).filter_by(login_canonical=key).one_or_none()
+    key = canonical.login(login)
+    account = db.session.scalar(select(Account).where(Account.login_canonical == key))
     if account is None or not account.is_active:
         # Spend what a real request spends (rendering the email), so time tells nothing.
         messages.render("password-reset", "nobody@invalid", "fr", account=Decoy, link="https://invalid/x" * 3)
@@ -61,29 +58,15 @@ def request_reset(login: str) -> None:
 
 def check_new_password(form: NewPasswordForm, login: str) -> bool:
     """Policy and confirmation; errors land next to their field."""
-    settings = current_app.config["IDP_SETTINGS"]
     password = form.password.data or ""
-    result = password_policy.evaluate(password, login, settings.passwords.max_length)
-    if not result.ok:
-        form.password.errors = list(form.password.errors) + result.messages(settings.passwords.max_length)
+    unmet = new_password.policy_errors(password, login)
+    if unmet:
+        form.password.errors = list(form.password.errors) + unmet
         return False
     if password != (form.confirm.data or ""):
         form.confirm.errors = list(form.confirm.errors) + [str(PASSWORDS_DIFFER)]
         return False
     return True
-
-
-def set_new_password(account: Account, password: str, keep: sessions.SsoSession | None = None) -> None:
-    """Store the password, end the other sessions, clear the lockout, send the confirmation."""
-    hasher: PasswordHasher = current_app.extensions["idp.hasher"]
-    throttle: LoginThrottle = current_app.extensions["idp.throttle"]
-    account.password_hash = hasher.hash(password)
-    account.password_changed_at = clock.now()
-    sessions.end_all(account.id, keep=keep)
-    # Whoever proved they own the mailbox gets in at once, even if someone locked the login.
-    throttle.succeed(account.login_canonical)
-    enqueue(messages.for_account("password-changed", account,
-                                 link=messages.external_url("password.forgot_password")))
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
@@ -94,7 +77,7 @@ def forgot_password() -> ResponseReturnValue:
         return render_with_captcha("selfservice/forgot-password.html", form)
     login = form.login.data or ""
     return captcha_request(
-        form, purpose="forgot-password", target=canonical_login(login),
+        form, purpose="forgot-password", target=canonical.login(login),
         template="selfservice/forgot-password.html", sent_template="selfservice/forgot-password-sent.html",
         act=lambda: request_reset(login),
     )
@@ -102,28 +85,25 @@ def forgot_password() -> ResponseReturnValue:
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
 def reset_password(token: str) -> ResponseReturnValue:
-    settings = current_app.config["IDP_SETTINGS"]
+    max_attempts = current_app.config["IDP_SETTINGS"].selfservice.link_max_attempts
     form = NewPasswordForm()
     try:
-        link = flows.find(token, settings.selfservice.link_max_attempts)
+        link = flows.find(token, max_attempts)
+        if form.is_submitted():
+            flows.spend_attempt(link, max_attempts)
     except flows.LinkInvalid as exc:
         audit.record(audit.EventTag.PASSWORD_LINK_REFUSED, None)
         db.session.commit()
         return render_template("selfservice/link-invalid.html", message=str(exc.message)), exc.status
     account = link.account
-    if form.is_submitted():
-        flows.count_attempt(link)
+    if not form.is_submitted():
+        return render_template("selfservice/reset-password.html", form=form, account=account, token=token)
+    if form.validate() and check_new_password(form, account.login):
+        if not flows.consume(link):
+            db.session.rollback()
+            return render_template("selfservice/link-invalid.html", message=str(flows.LinkInvalid.message)), 410
+        new_password.apply(account, form.password.data or "", new_password.Reason.RESET)
         db.session.commit()
-        if form.validate() and check_new_password(form, account.login):
-            if not flows.consume(link):
-                db.session.rollback()
-                return render_template("selfservice/link-invalid.html", message=str(flows.LinkInvalid.message)), 410
-            set_new_password(account, form.password.data or "")
-            audit.record(audit.EventTag.PASSWORD_RESET_COMPLETED, account.id)
-            db.session.commit()
-            flash(str(PASSWORD_SET))
-            return redirect(url_for("selfservice.login"))
-        status = 400
-    else:
-        status = 200
-    return render_template("selfservice/reset-password.html", form=form, account=account, token=token), status
+        flash(str(PASSWORD_SET))
+        return redirect(url_for("selfservice.login"))
+    return render_template("selfservice/reset-password.html", form=form, account=account, token=token), 400

@@ -11,8 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from idp import clock
-from idp.api import codes
-from idp.api import console_users
+from idp.security.codes import CodePurpose
+from idp.selfservice.notifications import send_verification_code
+from idp.directory import console_users
 from idp.extensions import db
 from tests.conftest import TEST_CAPTCHA
 from tests.conftest import Outbox
@@ -129,10 +130,10 @@ def test_policy_errors_do_not_spend_a_try(client: FlaskClient, quiet: Person, ou
 def test_codes_are_stored_as_hmac(app: Flask, quiet: Person, outbox: Outbox, smtp: SmtpSink) -> None:
     from sqlalchemy import select
 
-    from idp.api.models import VerificationCode
+    from idp.security.codes import VerificationCode
 
     with app.test_request_context():
-        codes.issue(console_users.for_login(COMPANY, quiet.login), "access-key")
+        send_verification_code(console_users.for_login(COMPANY, quiet.login), CodePurpose.ACCESS_KEY)
         db.session.commit()
         row = db.session.scalar(select(VerificationCode))
     code = code_from(outbox, smtp)

@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import func
 from sqlalchemy import select
 
-from idp.audit import AuditEvent
+from idp.security.audit import AuditEvent
 from idp.cli import cli
 from idp.directory.models import Account
 from idp.directory.models import Contract

@@ -37,7 +37,7 @@ def test_create_prints_the_secret_once_and_stores_a_hash(idp, app: Flask) -> Non
     with app.app_context():
         client = db.session.scalar(select(OAuth2Client))
         assert client.secret_hash != secret and secret not in json.dumps(client.redirect_uris)
-        assert registry.check_secret(client, secret) and not registry.check_secret(client, secret + "x")
+        assert client.check_client_secret(secret) and not client.check_client_secret(secret + "x")
         assert client.first_party and client.backchannel_logout_uri.endswith("/backchannel-logout")
     listed = idp("clients", "list", "--json")
     assert secret not in listed.output and json.loads(listed.output)[0]["client_id"] == "portal"

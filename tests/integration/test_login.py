@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from idp import clock
-from idp.audit import AuditEvent
+from idp.security.audit import AuditEvent
 from idp.extensions import db
 from idp.sessions import SsoSession
 from tests.conftest import AuthActions

@@ -1,4 +1,4 @@
-"""The transactional outbox against a real SMTP server (aiosmtpd on loopback)."""
+"""The transactional outbox (mail jobs) against a real SMTP server (aiosmtpd on loopback)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ from datetime import timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
 
 from idp import clock
 from idp import create_app
 from idp.extensions import db
-from idp.mail.outbox import OutboxMessage
+from idp.jobs import Job
 from tests import factories
 from tests.conftest import Outbox
 from tests.conftest import SmtpSink
 from tests.conftest import text_of
+from tests.helpers import mail_jobs
 
 
 @pytest.fixture
@@ -24,11 +24,8 @@ def settings_overrides(mail_settings) -> dict:  # type: ignore[no-untyped-def]
     return {"mail": mail_settings}
 
 
-def _rows(app: Flask) -> list[OutboxMessage]:
-    with app.app_context():
-        rows = list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
-        db.session.expunge_all()
-        return rows
+def _rows(app: Flask) -> list[Job]:
+    return mail_jobs(app)
 
 
 def test_message_is_committed_with_the_change_and_sent_once(app: Flask, smtp: SmtpSink, outbox: Outbox) -> None:
@@ -41,8 +38,8 @@ def test_message_is_committed_with_the_change_and_sent_once(app: Flask, smtp: Sm
     assert "paul.dupont" in text_of(message)
     assert message.get_body(preferencelist=("html",)) is not None
     [row] = _rows(app)
-    assert row.sent_at is not None and row.attempts == 1
-    assert row.body_text == "" and row.body_html == ""  # links do not outlive delivery
+    assert row.done_at is not None and row.attempts == 1
+    assert row.payload["text"] == "" and row.payload["html"] == ""  # links do not outlive delivery
 
 
 def test_rolled_back_change_sends_nothing(app: Flask, smtp: SmtpSink, outbox: Outbox) -> None:
@@ -64,15 +61,15 @@ def test_smtp_down_keeps_the_change_and_delivers_once_when_back_after_a_restart(
         factories.contract_with_referent()
     assert outbox.deliver() == 0
     [row] = _rows(app)
-    assert row.sent_at is None and row.attempts == 1 and "Error" in (row.last_error or "")
+    assert row.done_at is None and row.attempts == 1 and "Error" in (row.last_error or "")
     assert row.next_attempt_at > row.created_at  # backed off
     smtp.start()
     assert outbox.deliver() == 0  # not due yet: the back-off holds
     # The process restarts (a new app, a new dispatcher); the server is back; time passes.
     restarted = create_app(settings)
     with clock.shifted(timedelta(seconds=11)):
-        assert restarted.extensions["idp.mail"].deliver_now() == 1
-        assert restarted.extensions["idp.mail"].deliver_now() == 0
+        assert restarted.extensions["idp.jobs"].run_due() == 1
+        assert restarted.extensions["idp.jobs"].run_due() == 0
     assert len(smtp.to("paul.dupont@example.test")) == 1
     with restarted.app_context():
         db.engine.dispose()
@@ -88,7 +85,7 @@ def test_two_dispatchers_racing_send_each_message_once(app: Flask, settings, smt
 
     def run(other: Flask) -> None:
         barrier.wait(10)
-        other.extensions["idp.mail"].deliver_now()
+        other.extensions["idp.jobs"].run_due()
 
     threads = [threading.Thread(target=run, args=(o,)) for o in others]
     for t in threads:
@@ -103,8 +100,8 @@ def test_two_dispatchers_racing_send_each_message_once(app: Flask, settings, smt
 
 
 def test_dispatcher_thread_sends_right_after_commit(settings, smtp: SmtpSink) -> None:  # type: ignore[no-untyped-def]
-    live = create_app(settings.replace(mail={"dispatch_in_process": True, "poll_seconds": 3600}))
-    live.extensions["idp.mail"].start()
+    live = create_app(settings.replace(jobs={"run_in_process": True, "poll_seconds": 3600}))
+    live.extensions["idp.jobs"].start()
     try:
         with live.app_context():
             for table in reversed(db.metadata.sorted_tables):
@@ -113,7 +110,7 @@ def test_dispatcher_thread_sends_right_after_commit(settings, smtp: SmtpSink) ->
             factories.contract_with_referent()  # commit → kick; the poll alone would wait an hour
         smtp.wait_for("paul.dupont@example.test", timeout=10)
     finally:
-        live.extensions["idp.mail"].stop()
+        live.extensions["idp.jobs"].stop()
         with live.app_context():
             db.engine.dispose()
 
@@ -125,7 +122,7 @@ def test_file_transport_writes_eml_files(settings, tmp_path) -> None:  # type: i
             db.session.execute(table.delete())
         db.session.commit()
         factories.contract_with_referent()
-    assert app.extensions["idp.mail"].deliver_now() == 1
+    assert app.extensions["idp.jobs"].run_due() == 1
     [eml] = list((tmp_path / "mail").glob("*.eml"))
     assert b"To: paul.dupont@example.test" in eml.read_bytes()
     with app.app_context():

@@ -17,8 +17,11 @@ from flask.testing import FlaskClient
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
+from sqlalchemy import select
+
 from idp import clock
 from idp.extensions import db
+from idp.jobs import Job
 from idp.oidc import clients as registry
 from tests.conftest import AuthActions
 from tests.conftest import Outbox
@@ -136,12 +139,8 @@ def test_backchannel_delivered_after_the_receiver_was_down(client: FlaskClient, 
     auth.logout()  # the IdP's own logout ends the session too
     assert outbox.deliver() == 0  # the receiver is down
     with app.app_context():
-        from sqlalchemy import select
-
-        from idp.oidc.logout import BackchannelLogout
-
-        row = db.session.scalar(select(BackchannelLogout))
-        assert row.attempts == 1 and row.delivered_at is None and "Error" in (row.last_error or "")
+        row = db.session.scalar(select(Job).where(Job.queue == "backchannel-logout"))
+        assert row.attempts == 1 and row.done_at is None and "Error" in (row.last_error or "")
     receiver.start()
     with clock.shifted(timedelta(minutes=2)):
         assert outbox.deliver() == 1

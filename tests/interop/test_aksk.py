@@ -23,7 +23,7 @@ from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.auth.credentials import GlobalCredentials
 from huaweicloudsdkcore.sdk_request import SdkRequest
 
-from idp.api import console_users
+from idp.directory import console_users
 from idp.directory import service
 from idp.extensions import db
 from idp.oidc import clients as registry

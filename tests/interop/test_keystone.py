@@ -10,7 +10,7 @@ from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import generic
 from keystoneauth1.identity import v3
 
-from idp.api import console_users
+from idp.directory import console_users
 from idp.extensions import db
 from tests import factories
 

@@ -7,9 +7,9 @@ import hashlib
 
 import pytest
 
-from idp.api import signing
-from idp.api.signing import SignatureError
-from idp.api.signing import SignedRequest
+from idp.iam import signing
+from idp.iam.signing import SignatureError
+from idp.iam.signing import SignedRequest
 
 AK = "QTWAOYTTINDUT2QVKYUC"
 SK = "MFyfvK41ba2giqM7Uio6PznpdUKGpownRZlmVmHc"

@@ -11,7 +11,7 @@ of an accepted request is refused, so a captured request cannot be played again.
 from __future__ import annotations
 
 import hashlib
-import hmac
+from datetime import datetime
 from datetime import timedelta
 
 from flask import Request
@@ -19,15 +19,16 @@ from flask import current_app
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from idp import audit
 from idp import clock
-from idp.api import signing
-from idp.api.models import AccessKey
-from idp.api.models import SignatureSeen
-from idp.api.signing import SignatureError
-from idp.api.signing import SignedRequest
 from idp.extensions import db
-from idp.security.tokens import token_hash
+from idp.iam import signing
+from idp.iam.models import AccessKey
+from idp.iam.models import SignatureSeen
+from idp.iam.signing import SignatureError
+from idp.iam.signing import SignedRequest
+from idp.keystone.errors import ApiError
+from idp.security import audit
+from idp.security import tokens
 
 UNKNOWN_KEY = "the access key is unknown, inactive or expired"
 # last_use_time is written at most this often per key: one write, not one per request.
@@ -44,16 +45,16 @@ def verify(request: SignedRequest) -> AccessKey:
         raise SignatureError("X-Sdk-Date is more than 15 minutes away from the server's time")
     key = db.session.get(AccessKey, auth.access)
     if (key is None or key.status != "active" or (key.expires_at is not None and key.expires_at <= now)
-            or not key.console_user.membership.account.is_active):
+            or not key.console_user.account.is_active):
         raise SignatureError(UNKNOWN_KEY)
     if key.temporary:
         security_token = request.header("X-Security-Token") or ""
-        if "x-security-token" not in auth.signed_headers or not hmac.compare_digest(
-                token_hash(security_token), key.security_token_hash or ""):
+        if "x-security-token" not in auth.signed_headers or not tokens.matches(
+                key.security_token_hash, security_token):
             raise SignatureError("a temporary access key needs its signed X-Security-Token")
     secret = current_app.extensions["idp.secret_box"].decrypt(key.secret_encrypted)
     if not signing.matches(secret, request, auth):
-        audit.record(audit.EventTag.SIGNATURE_REFUSED, key.console_user.membership.account_id, access=key.access)
+        audit.record(audit.EventTag.SIGNATURE_REFUSED, key.console_user.account.id, access=key.access)
         db.session.commit()
         raise SignatureError("the signature does not match the request")
     _not_replayed(auth.access, auth.signature, sent + window, now)
@@ -63,7 +64,7 @@ def verify(request: SignedRequest) -> AccessKey:
     return key
 
 
-def _not_replayed(access: str, signature: str, keep_until, now) -> None:  # type: ignore[no-untyped-def]
+def _not_replayed(access: str, signature: str, keep_until: datetime, now: datetime) -> None:
     db.session.execute(delete(SignatureSeen).where(SignatureSeen.expires_at < now))
     try:
         with db.session.begin_nested():
@@ -82,6 +83,4 @@ def verify_flask_request(request: Request) -> AccessKey:
     try:
         return verify(signed)
     except SignatureError as exc:
-        from idp.api.errors import ApiError
-
         raise ApiError(401, f"Incorrect IAM authentication information: {exc}", "APIGW.0301") from None

@@ -1,23 +1,26 @@
-"""Keystone tokens: issued opaque and stored as hashes, their body (reference §1.3), and
-who a request to the IAM APIs comes from (a token, or an SDK-HMAC-SHA256 signature)."""
+"""Keystone tokens: issued opaque and stored as hashes, and their body (reference §1.3).
+
+A token dies with its console user (ON DELETE CASCADE), when it is revoked, and when the
+API password changes (``events.api_password_changed``).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
-from flask import Request
+from flask import Flask
 from flask import current_app
+from sqlalchemy import delete
 from sqlalchemy import update
 
 from idp import clock
-from idp.api import console_users
-from idp.api.errors import ApiError
-from idp.api.models import ApiToken
-from idp.api.models import ConsoleUser
+from idp import events
+from idp.directory import console_users
+from idp.directory.console_users import ConsoleUser
 from idp.extensions import db
+from idp.keystone.models import ApiToken
 from idp.security.tokens import new_token
 from idp.security.tokens import token_hash
 
@@ -96,27 +99,10 @@ def token_body(token: ApiToken, include_catalog: bool) -> dict[str, Any]:
                 issued_at=token.issued_at, expires_at=token.expires_at, include_catalog=include_catalog)
 
 
-@dataclass(frozen=True)
-class Caller:
-    """Who called an IAM API, and how: a password token may manage credentials."""
-
-    user: ConsoleUser
-    token: ApiToken | None
-
-    @property
-    def may_manage_credentials(self) -> bool:
-        return self.token is not None and PASSWORD in self.token.methods
+def _api_password_changed(_app: Flask, *, console_user: ConsoleUser, **_: Any) -> None:
+    """Tokens obtained with the old API password end with it."""
+    db.session.execute(delete(ApiToken).where(ApiToken.console_user_id == console_user.id))
 
 
-def caller(request: Request) -> Caller:
-    """The console user behind ``X-Auth-Token`` or an SDK-HMAC-SHA256 signature."""
-    from idp.api import verification
-
-    header = request.headers.get("Authorization", "")
-    if header.startswith("SDK-"):
-        key = verification.verify_flask_request(request)
-        return Caller(key.console_user, None)
-    token = find(request.headers.get("X-Auth-Token"))
-    if token is None:
-        raise ApiError(401, "The request you have made requires authentication.", "IAM.0001")
-    return Caller(token.console_user, token)
+def init_app(app: Flask) -> None:
+    events.api_password_changed.connect(_api_password_changed)

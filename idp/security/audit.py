@@ -7,14 +7,11 @@ that repeated attempts can still be correlated.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from flask import current_app
 from flask import has_request_context
 from flask import request
 from sqlalchemy import JSON
@@ -26,6 +23,8 @@ from sqlalchemy.orm import mapped_column
 from idp import clock
 from idp.db_types import UTCDateTime
 from idp.extensions import db
+from idp.security.keyed_hash import Purpose
+from idp.security.keyed_hash import mac
 
 log = logging.getLogger("idp.audit")
 
@@ -61,6 +60,7 @@ class EventTag(StrEnum):
     API_CODE_REFUSED = "api:code:refused"
     API_LOGIN_SUCCESS = "api:login:success"
     API_LOGIN_FAILURE = "api:login:failure"
+    API_LOGIN_LOCKED = "api:login:locked"
     ACCESS_KEY_CREATED = "api:access_key:created"
     ACCESS_KEY_UPDATED = "api:access_key:updated"
     ACCESS_KEY_DELETED = "api:access_key:deleted"
@@ -84,8 +84,7 @@ class AuditEvent(db.Model):
 
 def subject_hash(value: str) -> str:
     """A keyed, truncated hash to correlate attempts on a login without storing it."""
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, value.casefold().encode(), hashlib.sha256).hexdigest()[:16]
+    return mac(Purpose.AUDIT_SUBJECT, value.casefold(), length=16)
 
 
 def record(tag: EventTag, account_id: int | None = None, actor: str | None = None, **details: Any) -> None:

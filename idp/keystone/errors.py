@@ -4,8 +4,11 @@ them (reference §1.6); and the API gateway's body for signature failures (§3.4
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response
 from flask import jsonify
+from flask import request
 
 TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
           413: "Request Entity Too Large", 429: "Too Many Requests", 503: "Service Unavailable"}
@@ -30,3 +33,11 @@ def gateway_error(message: str, code: str = "APIGW.0301", status: int = 401) -> 
     response = jsonify({"error_msg": message, "error_code": code, "request_id": ""})
     response.status_code = status
     return response
+
+
+def json_body() -> Any:
+    """The request's JSON, or None when it is missing, malformed or absurdly nested."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        raise ApiError(400, "The request body is nested too deeply.", "IAM.0003") from None

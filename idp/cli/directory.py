@@ -1,0 +1,209 @@
+"""Directory commands: contracts, their members, passwords and console roles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from sqlalchemy import select
+
+from idp.cli.base import CliError
+from idp.cli.base import Context
+from idp.cli.base import emit
+from idp.cli.base import in_transaction
+from idp.cli.base import read_password
+from idp.directory import console_users
+from idp.directory import roles as role_table
+from idp.directory import service
+from idp.directory.models import Contract
+from idp.errors import NotFound
+from idp.extensions import db
+from idp.security import new_password
+
+
+@click.group()
+def contracts() -> None:
+    """Customer contracts (company accounts OCB…)."""
+
+
+@contracts.command("create")
+@click.option("--id", "contract_id", required=True, help="Company account, e.g. OCB0000124.")
+@click.option("--name", required=True)
+@click.option("--offer", required=True, help="flexible-engine or flexible-computing-advanced.")
+@click.option("--company", required=True, help="Company name.")
+@click.option("--platform-id")
+@click.option("--siret")
+@click.option("--referent-login", required=True)
+@click.option("--referent-email", required=True)
+@click.option("--referent-first-name", required=True)
+@click.option("--referent-last-name", required=True)
+@click.option("--referent-phone", help="Landline.")
+@click.option("--referent-mobile")
+@click.option("--referent-language", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def contracts_create(ctx: Context, contract_id: str, as_json: bool, **o: Any) -> None:
+    """Create a contract and its referent (reused if the email has an account)."""
+    identity = service.Identity(
+        login=o["referent_login"], email=o["referent_email"], first_name=o["referent_first_name"],
+        last_name=o["referent_last_name"], landline=o["referent_phone"], mobile=o["referent_mobile"],
+        language=o["referent_language"],
+    )
+    contract, result = service.create_contract(
+        contract_id=contract_id, name=o["name"], offer=o["offer"], company_name=o["company"],
+        platform_id=o["platform_id"], siret=o["siret"], referent=identity, exist_ok=True,
+    )
+    created = result is not None
+    referent = contract.referent
+    data = {"id": contract_id, "created": created, "referent": referent.login}
+    emit(data, as_json, lambda: click.echo(
+        f"contract {contract_id} {'created' if created else 'already exists'}; referent {referent.login}"
+    ))
+
+
+@contracts.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def contracts_list(ctx: Context, as_json: bool) -> None:
+    """List contracts."""
+    rows = db.session.scalars(select(Contract).order_by(Contract.id)).all()
+    data = [
+        {"id": c.id, "name": c.name, "offer": c.offer, "company": c.company_name, "referent": c.referent.login,
+         "members": len(c.memberships)}
+        for c in rows
+    ]
+
+    def text() -> None:
+        for c in data:
+            click.echo(f"{c['id']}  {c['name']:<12} {c['offer']:<28} referent={c['referent']} members={c['members']}")
+
+    emit(data, as_json, text)
+
+
+@click.group()
+def users() -> None:
+    """Accounts and their memberships."""
+
+
+@users.command("add")
+@click.option("--contract", "contract_id", required=True)
+@click.option("--login", required=True)
+@click.option("--email", required=True)
+@click.option("--first-name", required=True)
+@click.option("--last-name", required=True)
+@click.option("--landline")
+@click.option("--mobile")
+@click.option("--civility", type=click.Choice(["madame", "monsieur"]))
+@click.option("--language", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@click.option("--role", "roles", multiple=True, metavar="SECTION=LEVEL")
+@click.option("--console-role", "console_roles", multiple=True, metavar="ROLE")
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def users_add(ctx: Context, contract_id: str, roles: tuple[str, ...], console_roles: tuple[str, ...],
+              as_json: bool, **o: Any) -> None:
+    """Declare a person on a contract (their existing identity is reused by email)."""
+    try:
+        parsed = dict(role_table.parse_assignment(r) for r in roles)
+    except role_table.RoleError as exc:
+        raise CliError(str(exc)) from None
+    identity = service.Identity(
+        login=o["login"], email=o["email"], first_name=o["first_name"], last_name=o["last_name"],
+        landline=o["landline"], mobile=o["mobile"], civility=o["civility"], language=o["language"],
+    )
+    result = service.add_member(contract_id, identity, parsed, list(console_roles))
+    account = result.membership.account
+    data = {"login": account.login, "contract": contract_id, "account_created": result.account_created,
+            "login_ignored": result.login_ignored}
+
+    def text() -> None:
+        click.echo(f"{account.login} added to {contract_id}")
+        for note in result.notes:
+            click.echo(f"note: {note}", err=True)
+
+    emit(data, as_json, text)
+
+
+@users.command("list")
+@click.option("--contract", "contract_id", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def users_list(ctx: Context, contract_id: str, as_json: bool) -> None:
+    """List the members of a contract with their roles."""
+    contract = db.session.get(Contract, contract_id)
+    if contract is None:
+        raise NotFound(f"no contract {contract_id}")
+    data = [
+        {"login": m.account.login, "email": m.account.email, "first_name": m.account.first_name,
+         "last_name": m.account.last_name, "referent": m.account_id == contract.referent_account_id,
+         "roles": {k: v.value for k, v in m.section_roles().items()}, "console_roles": m.console_role_names,
+         "password_set": m.account.password_hash is not None}
+        for m in sorted(contract.memberships, key=lambda m: m.account.login_canonical)
+    ]
+
+    def text() -> None:
+        for u in data:
+            roles = " ".join(f"{k}={v}" for k, v in u["roles"].items() if v != "none")
+            console = ",".join(u["console_roles"]) or "-"
+            mark = " (referent)" if u["referent"] else ""
+            click.echo(f"{u['login']}{mark}  {roles}  console={console}")
+
+    emit(data, as_json, text)
+
+
+@users.command("remove")
+@click.argument("login")
+@click.option("--contract", "contract_id", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def users_remove(ctx: Context, login: str, contract_id: str, as_json: bool) -> None:
+    """Remove a person from a contract (never its referent); with no contract left, their
+    account goes too, ending their sessions everywhere (back-channel logout)."""
+    account_removed = service.remove_member(contract_id, login)
+    data = {"login": login, "contract": contract_id, "account_removed": account_removed}
+    emit(data, as_json, lambda: click.echo(f"{login} removed from {contract_id}"
+                                           + (" (account removed: no contract left)" if account_removed else "")))
+
+
+@users.command("set-password")
+@click.argument("login")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@in_transaction
+def users_set_password(ctx: Context, login: str, password_stdin: bool) -> None:
+    """Set a person's web password (the password policy applies)."""
+    password = read_password(password_stdin)
+    account = service.find_account(login)
+    if account is None:
+        raise NotFound(f"no account with login {login}")
+    # Ends every session of the account (and, if a password was replaced, tells the person):
+    # see security.new_password for why.
+    new_password.apply(account, password, new_password.Reason.OPERATOR)
+    click.echo(f"password set for {account.login}")
+
+
+@users.command("set-api-password")
+@click.argument("login")
+@click.option("--contract", "contract_id", required=True, help="The company account (OCB…).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@in_transaction
+def users_set_api_password(ctx: Context, login: str, contract_id: str, password_stdin: bool) -> None:
+    """Set a console user's API password (same policy; their API tokens end)."""
+    user = console_users.for_login(contract_id, login)
+    console_users.set_api_password(user, read_password(password_stdin))
+    click.echo(f"API password set for {login} on {contract_id}")
+
+
+@users.command("set-console-roles")
+@click.argument("login")
+@click.option("--contract", "contract_id", required=True)
+@click.option("--console-role", "roles", multiple=True, metavar="ROLE", help="Repeat; none removes the console user.")
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def users_set_console_roles(ctx: Context, login: str, contract_id: str, roles: tuple[str, ...], as_json: bool) -> None:
+    """Replace a member's console roles; without any, their console user (API password,
+    tokens, access keys) is removed."""
+    membership = service.set_console_roles(contract_id, login, list(roles))
+    data = {"login": login, "contract": contract_id, "console_roles": membership.console_role_names}
+    emit(data, as_json, lambda: click.echo(f"{login} on {contract_id}: console roles "
+                                           + (", ".join(data["console_roles"]) or "none")))
+
+

@@ -1,0 +1,32 @@
+"""Domain events: how a lower layer tells higher ones that something happened.
+
+Imports point down only (README, *Architecture*): ``sessions`` knows nothing of OpenID
+Connect, ``directory`` nothing of Keystone tokens. When a change in a lower layer matters
+to a higher one, the lower layer sends a signal here and the higher package connects to it
+in its own ``init_app``. Receivers run synchronously, in the sender's transaction, so a
+side effect commits or rolls back with the change that caused it.
+
+Every signal is sent with the Flask application as sender; keyword arguments are the
+payload. Receivers are module-level functions, so connecting twice (tests build many
+apps) is harmless: blinker keeps one receiver per function.
+
+| signal | sent by | payload | connected by |
+|---|---|---|---|
+| ``session_ended`` | ``sessions`` | ``session_hash``, ``subject`` (public id) | ``oidc.logout``: revoke the session's tokens, queue back-channel logouts |
+| ``password_changed`` | ``security.new_password`` | ``account``, ``reason``, ``keep_session_hash``, ``first`` | ``sessions``: end the sessions; ``selfservice.notifications``: confirmation email |
+| ``account_removed`` | ``directory.service`` | ``account`` (still loaded, about to be deleted) | ``sessions``: end every session; ``oidc.logout``: revoke every token |
+| ``membership_changed`` | ``directory.service`` | ``account_id``, ``contract_id`` (roles changed or member removed) | ``oidc.logout``: revoke tokens that carried that contract's console roles |
+| ``api_password_changed`` | ``directory.console_users`` | ``console_user`` | ``keystone``: end its tokens; ``selfservice.notifications``: email |
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+session_ended = _signals.signal("session-ended")
+password_changed = _signals.signal("password-changed")
+account_removed = _signals.signal("account-removed")
+membership_changed = _signals.signal("membership-changed")
+api_password_changed = _signals.signal("api-password-changed")

@@ -1,0 +1,230 @@
+"""The durable job runner: work that outlives the request (mail, back-channel logout).
+
+    enqueue()  ──(same transaction as the change)──►  row: due
+    a queue's thread (woken after that commit, and every poll) claims it:
+      claimed_until = now + lease, attempts + 1 — one conditional UPDATE: one process wins
+        ├─ handler returns ──► done_at set (the handler may shrink the payload)
+        └─ handler raises ──► next_attempt_at = now + base·2^(attempts-1) (capped), claim
+                               released; after max_attempts (if any) it is left, failed
+      a process that dies holding a claim loses it when the lease ends; polling picks the
+      row up again, also after a restart.
+
+One table and one claim protocol for every kind of job; each kind is a *queue* served by
+a thread of its own, so a slow back-channel endpoint never holds up a reset link. A job
+is never lost (it is a row before anything is tried) and runs in one process at a time;
+the window between the effect and marking it done is the only chance of a second run,
+so handlers make their effect safe to repeat (a stable Message-ID, an idempotent logout).
+
+Packages register their queue in their own ``init_app`` (``mail.outbox``, ``oidc.logout``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+from flask import current_app
+from flask import has_app_context
+from sqlalchemy import JSON
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import event
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import mapped_column
+
+from idp import clock
+from idp.db_types import UTCDateTime
+from idp.extensions import db
+from idp.settings import JobSettings
+
+log = logging.getLogger("idp.jobs")
+
+
+class Job(db.Model):
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    queue: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (Index("ix_jobs_due", "queue", "done_at", "next_attempt_at"),)
+
+
+# A handler does the job's work; it may return a smaller payload to keep once done.
+Handler = Callable[[Job], "dict[str, Any] | None"]
+
+
+@dataclass(frozen=True)
+class Queue:
+    name: str
+    handler: Handler
+    # None: retried until it succeeds (mail must never be lost).
+    max_attempts: int | None = None
+    batch: int = 100
+
+
+def enqueue(queue: str, payload: dict[str, Any]) -> Job:
+    """Add a job to the current transaction; it runs only if that transaction commits."""
+    now = clock.now()
+    job = Job(queue=queue, payload=payload, created_at=now, next_attempt_at=now, attempts=0)
+    db.session.add(job)
+    db.session.info.setdefault("jobs_queued", set()).add(queue)
+    return job
+
+
+def pending(queue: str) -> int:
+    return int(db.session.scalar(select(func.count()).select_from(Job).where(
+        Job.queue == queue, Job.done_at.is_(None))) or 0)
+
+
+class Runner:
+    """The queues of one application, and (when started) a thread per queue."""
+
+    def __init__(self, app: Flask, settings: JobSettings) -> None:
+        self.app = app
+        self.settings = settings
+        self.queues: dict[str, Queue] = {}
+        self._wake: dict[str, threading.Event] = {}
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def register(self, queue: Queue) -> None:
+        self.queues[queue.name] = queue
+        self._wake[queue.name] = threading.Event()
+
+    def _backoff(self, attempts: int) -> timedelta:
+        seconds = self.settings.retry_base_seconds * 2 ** max(0, attempts - 1)
+        return timedelta(seconds=min(seconds, self.settings.retry_max_seconds))
+
+    def run_due(self, queue: str | None = None) -> int:
+        """Run what is due now, in this thread; return how many jobs were done."""
+        names = [queue] if queue is not None else list(self.queues)
+        with self.app.app_context():
+            try:
+                return sum(self._run_queue(self.queues[name]) for name in names)
+            finally:
+                db.session.remove()
+
+    def _run_queue(self, queue: Queue) -> int:
+        now = clock.now()
+        free = or_(Job.claimed_until.is_(None), Job.claimed_until < now)
+        due = select(Job.id).where(Job.queue == queue.name, Job.done_at.is_(None), Job.next_attempt_at <= now, free)
+        if queue.max_attempts is not None:
+            due = due.where(Job.attempts < queue.max_attempts)
+        ids = db.session.scalars(due.order_by(Job.id).limit(queue.batch)).all()
+        db.session.commit()
+        done = 0
+        for job_id in ids:
+            claimed = db.session.execute(
+                update(Job).where(Job.id == job_id, Job.done_at.is_(None), free)
+                .values(claimed_until=now + timedelta(seconds=self.settings.claim_seconds),
+                        attempts=Job.attempts + 1)
+            ).rowcount
+            db.session.commit()
+            if claimed:
+                done += self._run_one(queue, job_id)
+        return done
+
+    def _run_one(self, queue: Queue, job_id: int) -> int:
+        job = db.session.get(Job, job_id)
+        assert job is not None
+        try:
+            kept = queue.handler(job)
+        except Exception as exc:
+            db.session.rollback()
+            job = db.session.get(Job, job_id)
+            assert job is not None
+            job.next_attempt_at = clock.now() + self._backoff(job.attempts)
+            job.claimed_until = None
+            job.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            db.session.commit()
+            # The error text may name a recipient or a URL: it stays in the row, not in the log.
+            log.warning("job_deferred", extra={"queue": queue.name, "job_id": job_id, "attempts": job.attempts,
+                                               "error_type": type(exc).__name__})
+            return 0
+        job.done_at = clock.now()
+        job.claimed_until = None
+        job.last_error = None
+        if kept is not None:
+            job.payload = kept
+        db.session.commit()
+        log.info("job_done", extra={"queue": queue.name, "job_id": job_id})
+        return 1
+
+    # --- threads ------------------------------------------------------------------------
+
+    def kick(self, queue: str) -> None:
+        if queue in self._wake:
+            self._wake[queue].set()
+
+    def start(self) -> None:
+        if self._threads:
+            return
+        self._stop.clear()
+        for name in self.queues:
+            thread = threading.Thread(target=self._loop, args=(name,), name=f"idp-jobs-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for wake in self._wake.values():
+            wake.set()
+        for thread in self._threads:
+            thread.join(10)
+        self._threads = []
+
+    def _loop(self, name: str) -> None:
+        wake = self._wake[name]
+        while not self._stop.is_set():
+            wake.wait(self.settings.poll_seconds)
+            wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                self.run_due(name)
+            except Exception:
+                log.exception("job_loop_failed", extra={"queue": name})  # survive a database hiccup
+
+
+def runner() -> Runner:
+    return current_app.extensions["idp.jobs"]  # type: ignore[no-any-return]
+
+
+def _after_commit(session: Session) -> None:
+    queued = session.info.pop("jobs_queued", None)
+    if queued and has_app_context():
+        found: Runner | None = current_app.extensions.get("idp.jobs")
+        if found is not None and found.settings.run_in_process:
+            for queue in queued:
+                found.kick(queue)
+
+
+def _after_rollback(session: Session, _transaction: object) -> None:
+    session.info.pop("jobs_queued", None)
+
+
+def init_app(app: Flask, settings: JobSettings) -> Runner:
+    app.extensions["idp.jobs"] = Runner(app, settings)
+    if not event.contains(Session, "after_commit", _after_commit):
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_soft_rollback", _after_rollback)
+    return app.extensions["idp.jobs"]  # type: ignore[no-any-return]

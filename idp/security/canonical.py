@@ -1,0 +1,24 @@
+"""One spelling per identifier, used by every lookup and every counter keyed on it.
+
+If a lookup and a throttle canonicalised a login differently, each spelling the lookup
+accepts but the throttle tells apart (``"  paul.dupont"``, ``"PAUL.DUPONT"``, full-width
+letters) would get a fresh counter for the same person. So both call these.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+def login(value: str) -> str:
+    """Full-width forms, case and surrounding spaces do not make another login."""
+    return unicodedata.normalize("NFKC", value).strip().casefold()
+
+
+def email(value: str) -> str:
+    return unicodedata.normalize("NFKC", value).strip().casefold()
+
+
+def company_account(value: str) -> str:
+    """``ocb0000124 `` and ``OCB0000124`` name the same contract."""
+    return unicodedata.normalize("NFKC", value).strip().upper()

@@ -1,0 +1,101 @@
+"""Emailed verification codes: 6 digits, ``api.code_lifetime_seconds`` (60), single use,
+``api.code_max_tries`` tries, stored as a keyed hash; a newer code replaces the older one.
+
+    issue ─► [live] ─check ok──► [used]
+               ├─ wrong code ──► tries+1 ─ tries = max ─► [dead]
+               ├─ 60 s pass ───► [dead]
+               └─ newer issue ─► [deleted]
+
+A try is *spent before the comparison*, by one conditional ``UPDATE … WHERE tries < max
+RETURNING``, committed at once: parallel guesses cannot all read "no try spent yet" (SQLite
+ignores ``SELECT … FOR UPDATE``), so at most ``code_max_tries`` of them are ever compared.
+Codes belong to a console user (ON DELETE CASCADE); the caller mails the code it is given.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import datetime
+from datetime import timedelta
+from enum import StrEnum
+
+from flask import current_app
+from sqlalchemy import ForeignKey
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import delete
+from sqlalchemy import insert
+from sqlalchemy import update
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+from idp import clock
+from idp.db_types import UTCDateTime
+from idp.extensions import db
+from idp.security import audit
+from idp.security.keyed_hash import Purpose
+from idp.security.keyed_hash import mac
+
+
+class CodePurpose(StrEnum):
+    API_PASSWORD_RESET = "api-password-reset"
+    ACCESS_KEY = "access-key"
+
+
+class VerificationCode(db.Model):
+    """A 60-second emailed code, stored as a keyed hash; one live code per user and purpose."""
+
+    __tablename__ = "verification_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    console_user_id: Mapped[int] = mapped_column(ForeignKey("console_users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    code_hmac: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+def _mac(console_user_id: int, purpose: CodePurpose, code: str) -> str:
+    return mac(Purpose.VERIFICATION_CODE, f"{console_user_id}:{purpose.value}:{code}")
+
+
+def issue(console_user_id: int, purpose: CodePurpose) -> str:
+    """Replace any live code of this user and purpose (in the caller's transaction); return
+    the new code, for the caller to mail."""
+    settings = current_app.config["IDP_SETTINGS"].api
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    now = clock.now()
+    table = VerificationCode.__table__
+    db.session.execute(delete(table).where(table.c.console_user_id == console_user_id,
+                                           table.c.purpose == purpose.value))
+    db.session.execute(insert(table).values(
+        console_user_id=console_user_id, purpose=purpose.value, code_hmac=_mac(console_user_id, purpose, code),
+        created_at=now, expires_at=now + timedelta(seconds=settings.code_lifetime_seconds), tries=0))
+    return code
+
+
+def check(console_user_id: int, purpose: CodePurpose, code: str, *, account_id: int | None) -> bool:
+    """Spend one try on ``code``; True once, for the live code only. Commits the spent try."""
+    settings = current_app.config["IDP_SETTINGS"].api
+    now = clock.now()
+    table = VerificationCode.__table__
+    spent = db.session.execute(
+        update(table)
+        .where(table.c.console_user_id == console_user_id, table.c.purpose == purpose.value,
+               table.c.used_at.is_(None), table.c.expires_at > now, table.c.tries < settings.code_max_tries)
+        .values(tries=table.c.tries + 1)
+        .returning(table.c.id, table.c.code_hmac)
+    ).first()
+    db.session.commit()  # the try stays spent, whatever happens next
+    if spent is None:
+        audit.record(audit.EventTag.API_CODE_REFUSED, account_id, purpose=purpose.value, reason="no live code")
+        return False
+    if not hmac.compare_digest(spent.code_hmac, _mac(console_user_id, purpose, (code or "").strip()[:16])):
+        audit.record(audit.EventTag.API_CODE_REFUSED, account_id, purpose=purpose.value, reason="wrong code")
+        return False
+    used = db.session.execute(update(table).where(table.c.id == spent.id, table.c.used_at.is_(None))
+                              .values(used_at=now)).rowcount
+    return bool(used)

@@ -1,0 +1,190 @@
+"""The one fixed-window counter, shared by every process: in the database, or in Redis.
+
+Request limits (``ratelimit``) and failed-password lockouts (``throttle``) are both this
+counter. Its one write is :meth:`Counter.take`: count one event *only if the window still
+has room*, atomically, and say whether it did. A refused event is not counted, so it
+cannot extend anything; an event that fills the window may *hold* it (a lockout): the
+window then ends ``hold_seconds`` after that event, whatever was left of it.
+
+Why take-before-act: checking a limit, doing slow work (an argon2 hash), then counting is
+check-then-act — a parallel burst passes the check before the first failure is counted.
+Taking the slot first bounds the work at the limit, on SQLite and PostgreSQL alike: the
+database version is a single ``INSERT … ON CONFLICT DO UPDATE … WHERE room RETURNING``
+in its own short transaction; the Redis version is one Lua script.
+
+Keys name a purpose and a target (``forgot-password:a:203.0.113.7``); targets that people
+type (logins, emails) are keyed hashes, never what was typed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
+from typing import Protocol
+
+import redis
+from flask import current_app
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import case
+from sqlalchemy import delete
+from sqlalchemy import literal
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+from idp import clock
+from idp.db_types import UTCDateTime
+from idp.extensions import db
+
+
+@dataclass(frozen=True)
+class Window:
+    """At most ``limit`` events per ``seconds``; filling it holds it ``hold_seconds`` if set."""
+
+    limit: int
+    seconds: int
+    hold_seconds: int | None = None
+
+
+class Counter(Protocol):
+    def take(self, key: str, window: Window) -> int | None:
+        """Count one event if the window has room: the new count, or None (not counted)."""
+
+    def give_back(self, key: str) -> None:
+        """Undo one :meth:`take` (the event turned out not to count, e.g. a good password)."""
+
+    def clear(self, key: str) -> None: ...
+
+    def free_at(self, key: str, window: Window) -> datetime | None:
+        """When a full key takes events again; None if it has room now."""
+
+
+class RateCounter(db.Model):
+    __tablename__ = "rate_counters"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DatabaseCounter:
+    """Rows of ``rate_counters``, one statement per call, on the request's session.
+
+    :meth:`take` commits at once (the session's transaction with it: call it before the
+    request writes anything it may roll back), so a taken slot stays taken whatever the
+    request does next. Giving back and clearing join the caller's transaction: a lockout
+    is cleared only if the change that clears it commits. One connection per request also
+    means SQLite never waits on a second connection of the same request.
+    """
+
+    def take(self, key: str, window: Window) -> int | None:
+        now = clock.now()
+        table = RateCounter.__table__
+        count, started = table.c["count"], table.c.window_started_at
+        stale = started <= now - timedelta(seconds=window.seconds)
+        new_count = case((stale, 1), else_=count + 1)
+        at_now = literal(now, UTCDateTime())
+        if window.hold_seconds:
+            # Filling the window holds it: its start moves so that it ends hold_seconds from now.
+            held = self._held_start(now, window)
+            new_start = case((new_count >= window.limit, literal(held, UTCDateTime())), (stale, at_now),
+                             else_=started)
+            first_start = held if window.limit <= 1 else now
+        else:
+            new_start = case((stale, at_now), else_=started)
+            first_start = now
+        insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[db.engine.dialect.name]
+        stmt = (
+            insert(table)
+            .values(key=key, count=1, window_started_at=first_start)
+            .on_conflict_do_update(
+                index_elements=[table.c.key],
+                set_={"count": new_count, "window_started_at": new_start},
+                where=or_(stale, count < window.limit),
+            )
+            .returning(count)
+        )
+        row = db.session.execute(stmt).first()
+        db.session.commit()
+        return None if row is None else int(row[0])
+
+    @staticmethod
+    def _held_start(now: datetime, window: Window) -> datetime:
+        return now + timedelta(seconds=window.hold_seconds or 0) - timedelta(seconds=window.seconds)
+
+    def give_back(self, key: str) -> None:
+        table = RateCounter.__table__
+        db.session.execute(update(table).where(table.c.key == key, table.c["count"] > 0)
+                           .values(count=table.c["count"] - 1))
+
+    def clear(self, key: str) -> None:
+        db.session.execute(delete(RateCounter.__table__).where(RateCounter.__table__.c.key == key))
+
+    def free_at(self, key: str, window: Window) -> datetime | None:
+        table = RateCounter.__table__
+        now = clock.now()
+        row = db.session.execute(select(table.c["count"], table.c.window_started_at).where(
+            table.c.key == key)).first()
+        if row is None or row[0] < window.limit:
+            return None
+        ends = row[1] + timedelta(seconds=window.seconds)
+        return ends if ends > now else None
+
+
+# KEYS[1] counter; ARGV limit, window ms, hold ms (0: none). Atomic, as Redis runs scripts.
+_TAKE = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n >= tonumber(ARGV[1]) then return 0 end
+n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if n >= tonumber(ARGV[1]) and tonumber(ARGV[3]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return n
+"""
+_GIVE_BACK = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+"""
+
+
+class RedisCounter:
+    """Keys ``idp:rl:<key>`` expiring with their window (or hold)."""
+
+    PREFIX = "idp:rl:"
+
+    def __init__(self, url: str) -> None:
+        self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._take = self.redis.register_script(_TAKE)
+        self._give_back = self.redis.register_script(_GIVE_BACK)
+
+    def take(self, key: str, window: Window) -> int | None:
+        hold = (window.hold_seconds or 0) * 1000
+        count = int(self._take(keys=[self.PREFIX + key], args=[window.limit, window.seconds * 1000, hold]))
+        return count or None
+
+    def give_back(self, key: str) -> None:
+        self._give_back(keys=[self.PREFIX + key])
+
+    def clear(self, key: str) -> None:
+        self.redis.delete(self.PREFIX + key)
+
+    def free_at(self, key: str, window: Window) -> datetime | None:
+        count, ttl_ms = self.redis.pipeline().get(self.PREFIX + key).pttl(self.PREFIX + key).execute()
+        if count is None or int(count) < window.limit or ttl_ms is None or ttl_ms < 0:
+            return None
+        return clock.now() + timedelta(milliseconds=int(ttl_ms))
+
+
+def make_counter(backend: str, redis_url: str) -> Counter:
+    return RedisCounter(redis_url) if backend == "redis" else DatabaseCounter()
+
+
+def counter() -> Counter:
+    """The application's counter (``[ratelimit] backend``)."""
+    return current_app.extensions["idp.counter"]  # type: ignore[no-any-return]
