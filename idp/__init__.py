@@ -119,9 +119,23 @@ def create_app(settings: Settings | None = None) -> Flask:
     notifications.init_app(app)
     headers.init_app(app)
     errors.register_error_handlers(app)
-    for blueprint in (observability.bp, i18n.bp, login.bp, password.bp, forgot_login.bp, account.bp, captcha.bp,
-                      oidc_views.bp, console_login.bp, keystone_views.bp, iam_views.bp, iam_services.bp,
-                      api_password.bp, api_password_json.bp, my_credential.bp):
+    for blueprint in (
+        observability.bp,
+        i18n.bp,
+        login.bp,
+        password.bp,
+        forgot_login.bp,
+        account.bp,
+        captcha.bp,
+        oidc_views.bp,
+        console_login.bp,
+        keystone_views.bp,
+        iam_views.bp,
+        iam_services.bp,
+        api_password.bp,
+        api_password_json.bp,
+        my_credential.bp,
+    ):
         app.register_blueprint(blueprint)
     return app
 

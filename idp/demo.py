@@ -23,8 +23,13 @@ V, M = Level.VISITOR, Level.MANAGER
 
 def _person(login: str, first: str, last: str, civility: str, **kw: str) -> service.Identity:
     return service.Identity(
-        login=login, email=f"{login}@orangecloud.com", first_name=first, last_name=last,
-        civility=civility, landline=kw.get("landline", "01 01 01 01 01"), mobile=kw.get("mobile"),
+        login=login,
+        email=f"{login}@orangecloud.com",
+        first_name=first,
+        last_name=last,
+        civility=civility,
+        landline=kw.get("landline", "01 01 01 01 01"),
+        mobile=kw.get("mobile"),
         language=kw.get("language", "fr"),
     )
 
@@ -35,27 +40,54 @@ def load() -> bool:
         return False
     paul = _person(REFERENT_LOGIN, "Paul", "Dupont", "monsieur", mobile="06 01 02 03 04")
     engine, _ = service.create_contract(
-        contract_id="OCB0000124", name="SL_Prod", offer="flexible-engine",
-        company_name="ORANGE CLOUD FOR BUSINESS", platform_id="362a0365de4033a61b8981f071e",
-        siret="50161528000036", referent=paul,
+        contract_id="OCB0000124",
+        name="SL_Prod",
+        offer="flexible-engine",
+        company_name="ORANGE CLOUD FOR BUSINESS",
+        platform_id="362a0365de4033a61b8981f071e",
+        siret="50161528000036",
+        referent=paul,
     )
     engine.created_at = datetime(2016, 12, 16, tzinfo=UTC)
     fca, _ = service.create_contract(
-        contract_id="OCB0000412", name="SI_qualif", offer="flexible-computing-advanced",
-        company_name="ORANGE CLOUD FOR BUSINESS", referent=paul,
+        contract_id="OCB0000412",
+        name="SI_qualif",
+        offer="flexible-computing-advanced",
+        company_name="ORANGE CLOUD FOR BUSINESS",
+        referent=paul,
     )
     service.add_console_group("OCB0000124", "network-ops")
     members = [
-        ("OCB0000124", _person("pierre.dupont", "Pierre", "Dupont", "monsieur"),
-         {"invoices": M, "services": V, "dashboard": V}, ["power_user"]),
-        ("OCB0000124", _person("jacques.dupont", "Jacques", "Dupont", "monsieur", language="en"),
-         {"support": M, "orders": V}, []),
-        ("OCB0000124", _person("sophie.dupont", "Sophie", "Dupont", "madame"),
-         {"users": M, "orders": V, "subscriptions": V}, ["guest"]),
-        ("OCB0000124", _person("julie.dupont", "Julie", "Dupont", "madame", landline="0101010101"),
-         {"invoices": V, "services": M, "dashboard": V, "users": V}, []),
-        ("OCB0000124", _person("johanne.coleno", "Johanne", "Coleno", "madame", language="en"),
-         {"services": M}, ["admin", "network-ops"]),
+        (
+            "OCB0000124",
+            _person("pierre.dupont", "Pierre", "Dupont", "monsieur"),
+            {"invoices": M, "services": V, "dashboard": V},
+            ["power_user"],
+        ),
+        (
+            "OCB0000124",
+            _person("jacques.dupont", "Jacques", "Dupont", "monsieur", language="en"),
+            {"support": M, "orders": V},
+            [],
+        ),
+        (
+            "OCB0000124",
+            _person("sophie.dupont", "Sophie", "Dupont", "madame"),
+            {"users": M, "orders": V, "subscriptions": V},
+            ["guest"],
+        ),
+        (
+            "OCB0000124",
+            _person("julie.dupont", "Julie", "Dupont", "madame", landline="0101010101"),
+            {"invoices": V, "services": M, "dashboard": V, "users": V},
+            [],
+        ),
+        (
+            "OCB0000124",
+            _person("johanne.coleno", "Johanne", "Coleno", "madame", language="en"),
+            {"services": M},
+            ["admin", "network-ops"],
+        ),
         ("OCB0000412", _person("sophie.dupont", "Sophie", "Dupont", "madame"), {"invoices": V}, []),
         ("OCB0000412", _person("martin.dupont", "Martin", "Dupont", "monsieur"), {}, []),
     ]
@@ -87,9 +119,15 @@ def register_sso_clients(env_file: str, host: str = "127.0.0.1") -> bool:
             registry.delete(client_id)  # its secret is lost with the env file: issue a new one
             db.session.flush()
         base = f"http://{host}:{port}"
-        reg = registry.create(client_id=client_id, name=name, redirect_uris=[f"{base}/callback"],
-                              post_logout_redirect_uris=[f"{base}/"], backchannel_logout_uri=f"{base}/backchannel-logout",
-                              first_party=True, console_login=client_id == "console")
+        reg = registry.create(
+            client_id=client_id,
+            name=name,
+            redirect_uris=[f"{base}/callback"],
+            post_logout_redirect_uris=[f"{base}/"],
+            backchannel_logout_uri=f"{base}/backchannel-logout",
+            first_party=True,
+            console_login=client_id == "console",
+        )
         lines.append(f"{prefix}_CLIENT_SECRET={reg.secret}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -77,8 +77,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> ResponseReturnValue:
         log.info("csrf_rejected", extra={"reason": exc.description})
-        return error_page(403, str(_l("This form has expired or did not come from this site. "
-                                      "Please reload the page and try again.")))
+        return error_page(
+            403, str(_l("This form has expired or did not come from this site. Please reload the page and try again."))
+        )
 
     @app.errorhandler(IdpError)
     def idp_error(exc: IdpError) -> ResponseReturnValue:

@@ -91,8 +91,9 @@ def enqueue(queue: str, payload: dict[str, Any]) -> Job:
 
 
 def pending(queue: str) -> int:
-    return int(db.session.scalar(select(func.count()).select_from(Job).where(
-        Job.queue == queue, Job.done_at.is_(None))) or 0)
+    return int(
+        db.session.scalar(select(func.count()).select_from(Job).where(Job.queue == queue, Job.done_at.is_(None))) or 0
+    )
 
 
 class Runner:
@@ -134,9 +135,9 @@ class Runner:
         done = 0
         for job_id in ids:
             claimed = db.session.execute(
-                update(Job).where(Job.id == job_id, Job.done_at.is_(None), free)
-                .values(claimed_until=now + timedelta(seconds=self.settings.claim_seconds),
-                        attempts=Job.attempts + 1)
+                update(Job)
+                .where(Job.id == job_id, Job.done_at.is_(None), free)
+                .values(claimed_until=now + timedelta(seconds=self.settings.claim_seconds), attempts=Job.attempts + 1)
             ).rowcount
             db.session.commit()
             if claimed:
@@ -157,8 +158,15 @@ class Runner:
             job.last_error = f"{type(exc).__name__}: {exc}"[:500]
             db.session.commit()
             # The error text may name a recipient or a URL: it stays in the row, not in the log.
-            log.warning("job_deferred", extra={"queue": queue.name, "job_id": job_id, "attempts": job.attempts,
-                                               "error_type": type(exc).__name__})
+            log.warning(
+                "job_deferred",
+                extra={
+                    "queue": queue.name,
+                    "job_id": job_id,
+                    "attempts": job.attempts,
+                    "error_type": type(exc).__name__,
+                },
+            )
             return 0
         job.done_at = clock.now()
         job.claimed_until = None

@@ -129,8 +129,11 @@ def current() -> SsoSession | None:
 
 
 def _ended(session_hash: str, account: Account) -> None:
-    events.session_ended.send(current_app._get_current_object(),  # type: ignore[attr-defined]
-                              session_hash=session_hash, subject=account.public_id)
+    events.session_ended.send(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        session_hash=session_hash,
+        subject=account.public_id,
+    )
 
 
 def end(session: SsoSession) -> None:
@@ -160,8 +163,13 @@ def _write_cookie(response: Response) -> Response:
     policy: CookiePolicy = current_app.extensions["idp.cookie"]
     if token:
         response.set_cookie(
-            policy.name, token, max_age=policy.max_age, path="/", secure=policy.secure,
-            httponly=True, samesite="Lax",
+            policy.name,
+            token,
+            max_age=policy.max_age,
+            path="/",
+            secure=policy.secure,
+            httponly=True,
+            samesite="Lax",
         )
     else:
         response.delete_cookie(policy.name, path="/", secure=policy.secure, httponly=True, samesite="Lax")

@@ -33,6 +33,7 @@ OWASP_MIN_MEMORY_KIB_BY_TIME_COST = {1: 47_104, 2: 19_456, 3: 12_288, 4: 9_216, 
 def meets_owasp_minimum(time_cost: int, memory_cost_kib: int) -> bool:
     return memory_cost_kib >= OWASP_MIN_MEMORY_KIB_BY_TIME_COST[min(time_cost, 5)]
 
+
 # Values that must never protect a production deployment.
 KNOWN_WEAK_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "development"})
 
@@ -284,7 +285,7 @@ def build(data: Mapping[str, Any]) -> Settings:
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             # psycopg 3 is the driver we ship; plain URLs would ask SQLAlchemy for psycopg2.
-            built["database"] = dataclasses.replace(database, url="postgresql+psycopg://" + url[len(prefix):])
+            built["database"] = dataclasses.replace(database, url="postgresql+psycopg://" + url[len(prefix) :])
     settings = Settings(**built)
     validate(settings)
     return settings
@@ -367,7 +368,7 @@ def validate(settings: Settings) -> None:
     if settings.i18n.default_locale not in {"fr", "en"}:
         raise SettingsError("i18n.default_locale must be fr or en")
     if settings.captcha.test_answer and settings.server.environment != "test":
-        raise SettingsError("captcha.test_answer is a test-only setting (environment = \"test\")")
+        raise SettingsError('captcha.test_answer is a test-only setting (environment = "test")')
     if not settings.is_production:
         return
     if server.secret_key.strip().lower() in KNOWN_WEAK_SECRETS or len(server.secret_key) < 32:

@@ -42,9 +42,11 @@ class RpConfig:
         if not secret:
             raise SystemExit(f"{prefix}_CLIENT_SECRET is not set (make run writes it to instance/sso_clients.env)")
         return cls(
-            client_id=env.get(f"{prefix}_CLIENT_ID", client_id), client_secret=secret,
+            client_id=env.get(f"{prefix}_CLIENT_ID", client_id),
+            client_secret=secret,
             issuer=env.get("IDP_SERVER__ISSUER", "http://127.0.0.1:5000"),
-            base_url=env.get(f"{prefix}_BASE_URL", base_url), scope=scope,
+            base_url=env.get(f"{prefix}_BASE_URL", base_url),
+            scope=scope,
             secret_key=env.get(f"{prefix}_SECRET_KEY") or secrets.token_urlsafe(32),
         )
 
@@ -66,11 +68,17 @@ class EndedSessions:
 
 
 def init_rp(app: Flask, config: RpConfig) -> None:
-    app.config.update(SECRET_KEY=config.secret_key, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                      SESSION_COOKIE_NAME=f"{config.client_id}_session")
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME=f"{config.client_id}_session",
+    )
     oauth = OAuth(app)
     oauth.register(
-        "idp", client_id=config.client_id, client_secret=config.client_secret,
+        "idp",
+        client_id=config.client_id,
+        client_secret=config.client_secret,
         server_metadata_url=config.issuer.rstrip("/") + "/.well-known/openid-configuration",
         client_kwargs={"scope": config.scope, "code_challenge_method": "S256"},
     )
@@ -137,8 +145,13 @@ def backchannel_logout() -> ResponseReturnValue:
         return {"error": "invalid_request"}, 400
     c = token.claims
     aud = c.get("aud")
-    if (c.get("iss") != config.issuer or config.client_id not in (aud if isinstance(aud, list) else [aud])
-            or BACKCHANNEL_EVENT not in (c.get("events") or {}) or "nonce" in c or not c.get("sid")):
+    if (
+        c.get("iss") != config.issuer
+        or config.client_id not in (aud if isinstance(aud, list) else [aud])
+        or BACKCHANNEL_EVENT not in (c.get("events") or {})
+        or "nonce" in c
+        or not c.get("sid")
+    ):
         return {"error": "invalid_request"}, 400
     current_app.extensions["rp.ended"].add(c["sid"])
     return "", 200

@@ -32,9 +32,11 @@ from flask.testing import FlaskClient
 from idp import create_app
 from idp import database
 from idp.extensions import db
+from idp.oidc import clients as registry
 from idp.settings import Settings
 from idp.settings import build
 from tests import factories
+from tests.helpers import CB
 
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 SECRET = "test-secret-" + "x" * 40
@@ -161,6 +163,18 @@ def paul(app: Flask) -> factories.Person:
     """The demo referent, with a known password, on a fresh contract."""
     with app.app_context():
         return factories.contract_with_referent()
+
+
+@pytest.fixture
+def rp(app: Flask, paul: factories.Person) -> dict[str, str]:
+    """A first-party confidential client, a third-party one and a public one."""
+    with app.app_context():
+        app.extensions["idp.keys"].ensure()
+        portal = registry.create(client_id="portal", name="Customer Area", redirect_uris=[CB], first_party=True)
+        other = registry.create(client_id="other", name="Other App", redirect_uris=["https://other.example/cb"])
+        registry.create(client_id="spa", name="SPA", redirect_uris=["http://localhost:8080/cb"], public=True)
+        db.session.commit()
+    return {"portal": portal.secret or "", "other": other.secret or ""}
 
 
 @pytest.fixture

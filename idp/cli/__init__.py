@@ -1,8 +1,8 @@
 """The ``idp`` command line: one group, its subcommands in modules by subject.
 
-    idp init | serve | demo | worker | outbox …   (operations)
-    idp contracts … | users …                     (directory)
-    idp clients … | keys …                        (oidc)
+idp init | serve | demo | worker | outbox …   (operations)
+idp contracts … | users …                     (directory)
+idp clients … | keys …                        (oidc)
 """
 
 from __future__ import annotations
@@ -24,8 +24,17 @@ def cli(click_ctx: click.Context, config: str | None) -> None:
     click_ctx.obj = Context(config)
 
 
-for command in (operations.init, operations.serve, operations.demo, operations.worker, operations.outbox,
-                directory.contracts, directory.users, oidc.clients, oidc.keys_group):
+for command in (
+    operations.init,
+    operations.serve,
+    operations.demo,
+    operations.worker,
+    operations.outbox,
+    directory.contracts,
+    directory.users,
+    oidc.clients,
+    oidc.keys_group,
+):
     cli.add_command(command)
 
 

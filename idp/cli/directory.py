@@ -45,20 +45,34 @@ def contracts() -> None:
 def contracts_create(ctx: Context, contract_id: str, as_json: bool, **o: Any) -> None:
     """Create a contract and its referent (reused if the email has an account)."""
     identity = service.Identity(
-        login=o["referent_login"], email=o["referent_email"], first_name=o["referent_first_name"],
-        last_name=o["referent_last_name"], landline=o["referent_phone"], mobile=o["referent_mobile"],
+        login=o["referent_login"],
+        email=o["referent_email"],
+        first_name=o["referent_first_name"],
+        last_name=o["referent_last_name"],
+        landline=o["referent_phone"],
+        mobile=o["referent_mobile"],
         language=o["referent_language"],
     )
     contract, result = service.create_contract(
-        contract_id=contract_id, name=o["name"], offer=o["offer"], company_name=o["company"],
-        platform_id=o["platform_id"], siret=o["siret"], referent=identity, exist_ok=True,
+        contract_id=contract_id,
+        name=o["name"],
+        offer=o["offer"],
+        company_name=o["company"],
+        platform_id=o["platform_id"],
+        siret=o["siret"],
+        referent=identity,
+        exist_ok=True,
     )
     created = result is not None
     referent = contract.referent
     data = {"id": contract_id, "created": created, "referent": referent.login}
-    emit(data, as_json, lambda: click.echo(
-        f"contract {contract_id} {'created' if created else 'already exists'}; referent {referent.login}"
-    ))
+    emit(
+        data,
+        as_json,
+        lambda: click.echo(
+            f"contract {contract_id} {'created' if created else 'already exists'}; referent {referent.login}"
+        ),
+    )
 
 
 @contracts.command("list")
@@ -68,8 +82,14 @@ def contracts_list(ctx: Context, as_json: bool) -> None:
     """List contracts."""
     rows = db.session.scalars(select(Contract).order_by(Contract.id)).all()
     data = [
-        {"id": c.id, "name": c.name, "offer": c.offer, "company": c.company_name, "referent": c.referent.login,
-         "members": len(c.memberships)}
+        {
+            "id": c.id,
+            "name": c.name,
+            "offer": c.offer,
+            "company": c.company_name,
+            "referent": c.referent.login,
+            "members": len(c.memberships),
+        }
         for c in rows
     ]
 
@@ -99,21 +119,32 @@ def users() -> None:
 @click.option("--console-role", "console_roles", multiple=True, metavar="ROLE")
 @click.option("--json", "as_json", is_flag=True)
 @in_transaction
-def users_add(ctx: Context, contract_id: str, roles: tuple[str, ...], console_roles: tuple[str, ...],
-              as_json: bool, **o: Any) -> None:
+def users_add(
+    ctx: Context, contract_id: str, roles: tuple[str, ...], console_roles: tuple[str, ...], as_json: bool, **o: Any
+) -> None:
     """Declare a person on a contract (their existing identity is reused by email)."""
     try:
         parsed = dict(role_table.parse_assignment(r) for r in roles)
     except role_table.RoleError as exc:
         raise CliError(str(exc)) from None
     identity = service.Identity(
-        login=o["login"], email=o["email"], first_name=o["first_name"], last_name=o["last_name"],
-        landline=o["landline"], mobile=o["mobile"], civility=o["civility"], language=o["language"],
+        login=o["login"],
+        email=o["email"],
+        first_name=o["first_name"],
+        last_name=o["last_name"],
+        landline=o["landline"],
+        mobile=o["mobile"],
+        civility=o["civility"],
+        language=o["language"],
     )
     result = service.add_member(contract_id, identity, parsed, list(console_roles))
     account = result.membership.account
-    data = {"login": account.login, "contract": contract_id, "account_created": result.account_created,
-            "login_ignored": result.login_ignored}
+    data = {
+        "login": account.login,
+        "contract": contract_id,
+        "account_created": result.account_created,
+        "login_ignored": result.login_ignored,
+    }
 
     def text() -> None:
         click.echo(f"{account.login} added to {contract_id}")
@@ -133,10 +164,16 @@ def users_list(ctx: Context, contract_id: str, as_json: bool) -> None:
     if contract is None:
         raise NotFound(f"no contract {contract_id}")
     data = [
-        {"login": m.account.login, "email": m.account.email, "first_name": m.account.first_name,
-         "last_name": m.account.last_name, "referent": m.account_id == contract.referent_account_id,
-         "roles": {k: v.value for k, v in m.section_roles().items()}, "console_roles": m.console_role_names,
-         "password_set": m.account.password_hash is not None}
+        {
+            "login": m.account.login,
+            "email": m.account.email,
+            "first_name": m.account.first_name,
+            "last_name": m.account.last_name,
+            "referent": m.account_id == contract.referent_account_id,
+            "roles": {k: v.value for k, v in m.section_roles().items()},
+            "console_roles": m.console_role_names,
+            "password_set": m.account.password_hash is not None,
+        }
         for m in sorted(contract.memberships, key=lambda m: m.account.login_canonical)
     ]
 
@@ -160,8 +197,13 @@ def users_remove(ctx: Context, login: str, contract_id: str, as_json: bool) -> N
     account goes too, ending their sessions everywhere (back-channel logout)."""
     account_removed = service.remove_member(contract_id, login)
     data = {"login": login, "contract": contract_id, "account_removed": account_removed}
-    emit(data, as_json, lambda: click.echo(f"{login} removed from {contract_id}"
-                                           + (" (account removed: no contract left)" if account_removed else "")))
+    emit(
+        data,
+        as_json,
+        lambda: click.echo(
+            f"{login} removed from {contract_id}" + (" (account removed: no contract left)" if account_removed else "")
+        ),
+    )
 
 
 @users.command("set-password")
@@ -203,7 +245,8 @@ def users_set_console_roles(ctx: Context, login: str, contract_id: str, roles: t
     tokens, access keys) is removed."""
     membership = service.set_console_roles(contract_id, login, list(roles))
     data = {"login": login, "contract": contract_id, "console_roles": membership.console_role_names}
-    emit(data, as_json, lambda: click.echo(f"{login} on {contract_id}: console roles "
-                                           + (", ".join(data["console_roles"]) or "none")))
-
-
+    emit(
+        data,
+        as_json,
+        lambda: click.echo(f"{login} on {contract_id}: console roles " + (", ".join(data["console_roles"]) or "none")),
+    )

@@ -22,8 +22,17 @@ def keys_group() -> None:
 def _key_rows(ctx: Context) -> list[dict[str, Any]]:
     store = ctx.app.extensions["idp.keys"]
     now = clock.now()
-    return [{"kid": k.kid, "alg": k.alg, "state": k.state(now, store.keep), "created_at": k.created_at,
-             "active_from": k.active_from, "retired_at": k.retired_at} for k in store.keys()]
+    return [
+        {
+            "kid": k.kid,
+            "alg": k.alg,
+            "state": k.state(now, store.keep),
+            "created_at": k.created_at,
+            "active_from": k.active_from,
+            "retired_at": k.retired_at,
+        }
+        for k in store.keys()
+    ]
 
 
 @keys_group.command("list")
@@ -43,7 +52,9 @@ def keys_rotate(ctx: Context, alg: str, as_json: bool) -> None:
     """Publish a new key now; it starts signing after oidc.key_publish_seconds."""
     key = ctx.app.extensions["idp.keys"].rotate(alg)
     data = {"kid": key.kid, "alg": alg, "active_from": key.active_from}
-    emit(data, as_json, lambda: click.echo(f"published {key.kid}; it signs from {key.active_from:%Y-%m-%d %H:%M:%S} UTC"))
+    emit(
+        data, as_json, lambda: click.echo(f"published {key.kid}; it signs from {key.active_from:%Y-%m-%d %H:%M:%S} UTC")
+    )
 
 
 @keys_group.command("prune")
@@ -68,24 +79,54 @@ def clients() -> None:
 @click.option("--public", is_flag=True, help="No secret: PKCE only (token_endpoint_auth_method=none).")
 @click.option("--first-party", is_flag=True, help="Skip the consent page.")
 @click.option("--console", "console_login", is_flag=True, help="Web login asks for the company account first.")
-@click.option("--auth-method", type=click.Choice(["client_secret_basic", "client_secret_post", "private_key_jwt"]),
-              default="client_secret_basic", show_default=True)
+@click.option(
+    "--auth-method",
+    type=click.Choice(["client_secret_basic", "client_secret_post", "private_key_jwt"]),
+    default="client_secret_basic",
+    show_default=True,
+)
 @click.option("--jwks", "jwks_file", type=click.Path(dir_okay=False), help="Public JWKS for private_key_jwt.")
-@click.option("--id-token-alg", type=click.Choice(["RS256", "ES256"]), help="ID token signature (default: oidc.default_signing_alg).")
+@click.option(
+    "--id-token-alg",
+    type=click.Choice(["RS256", "ES256"]),
+    help="ID token signature (default: oidc.default_signing_alg).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @in_transaction
-def clients_create(ctx: Context, client_id: str, name: str, redirect_uris: tuple[str, ...],
-                   logout_uris: tuple[str, ...], backchannel_logout_uri: str | None, public: bool,
-                   first_party: bool, console_login: bool, auth_method: str, jwks_file: str | None,
-                   id_token_alg: str | None, as_json: bool) -> None:
+def clients_create(
+    ctx: Context,
+    client_id: str,
+    name: str,
+    redirect_uris: tuple[str, ...],
+    logout_uris: tuple[str, ...],
+    backchannel_logout_uri: str | None,
+    public: bool,
+    first_party: bool,
+    console_login: bool,
+    auth_method: str,
+    jwks_file: str | None,
+    id_token_alg: str | None,
+    as_json: bool,
+) -> None:
     """Register a client; its secret is printed once and stored only as a hash."""
     reg = registry.create(
-        client_id=client_id, name=name, redirect_uris=list(redirect_uris), post_logout_redirect_uris=list(logout_uris),
-        backchannel_logout_uri=backchannel_logout_uri, auth_method=auth_method, public=public,
-        first_party=first_party, console_login=console_login, jwks_file=jwks_file, id_token_alg=id_token_alg,
+        client_id=client_id,
+        name=name,
+        redirect_uris=list(redirect_uris),
+        post_logout_redirect_uris=list(logout_uris),
+        backchannel_logout_uri=backchannel_logout_uri,
+        auth_method=auth_method,
+        public=public,
+        first_party=first_party,
+        console_login=console_login,
+        jwks_file=jwks_file,
+        id_token_alg=id_token_alg,
     )
-    data = {"client_id": reg.client.client_id, "client_secret": reg.secret,
-            "token_endpoint_auth_method": reg.client.token_endpoint_auth_method}
+    data = {
+        "client_id": reg.client.client_id,
+        "client_secret": reg.secret,
+        "token_endpoint_auth_method": reg.client.token_endpoint_auth_method,
+    }
 
     def text() -> None:
         click.echo(f"client {reg.client.client_id} created ({reg.client.token_endpoint_auth_method})")
@@ -100,12 +141,25 @@ def clients_create(ctx: Context, client_id: str, name: str, redirect_uris: tuple
 @in_transaction
 def clients_list(ctx: Context, as_json: bool) -> None:
     """List clients (never their secrets)."""
-    data = [{"client_id": c.client_id, "name": c.name, "auth_method": c.token_endpoint_auth_method,
-             "redirect_uris": c.redirect_uris, "post_logout_redirect_uris": c.post_logout_redirect_uris,
-             "backchannel_logout_uri": c.backchannel_logout_uri, "first_party": c.first_party}
-            for c in registry.all_clients()]
-    emit(data, as_json, lambda: [click.echo(f"{c['client_id']:<24} {c['auth_method']:<20} {' '.join(c['redirect_uris'])}")
-                                 for c in data])
+    data = [
+        {
+            "client_id": c.client_id,
+            "name": c.name,
+            "auth_method": c.token_endpoint_auth_method,
+            "redirect_uris": c.redirect_uris,
+            "post_logout_redirect_uris": c.post_logout_redirect_uris,
+            "backchannel_logout_uri": c.backchannel_logout_uri,
+            "first_party": c.first_party,
+        }
+        for c in registry.all_clients()
+    ]
+    emit(
+        data,
+        as_json,
+        lambda: [
+            click.echo(f"{c['client_id']:<24} {c['auth_method']:<20} {' '.join(c['redirect_uris'])}") for c in data
+        ],
+    )
 
 
 @clients.command("delete")
@@ -115,5 +169,3 @@ def clients_delete(ctx: Context, client_id: str) -> None:
     """Remove a client."""
     registry.delete(client_id)
     click.echo(f"client {client_id} deleted")
-
-

@@ -35,8 +35,11 @@ def init(ctx: Context, as_json: bool) -> None:
     with ctx.app.app_context():
         database.upgrade()
     created = ctx.app.extensions["idp.keys"].ensure()
-    data = {"database": "ready", "keys_dir": str(keys.keys_dir(ctx.settings)),
-            "signing_keys_created": [k.kid for k in created]}
+    data = {
+        "database": "ready",
+        "keys_dir": str(keys.keys_dir(ctx.settings)),
+        "signing_keys_created": [k.kid for k in created],
+    }
     emit(data, as_json, lambda: click.echo(f"database at the latest schema; keys in {data['keys_dir']}"))
 
 
@@ -56,8 +59,12 @@ def serve(ctx: Context, host: str, port: int, workers: int | None, threads: int 
 
 
 @click.command()
-@click.option("--clients-env", default="instance/sso_clients.env", show_default=True,
-              help="Where the portal's and console's client secrets are written.")
+@click.option(
+    "--clients-env",
+    default="instance/sso_clients.env",
+    show_default=True,
+    help="Where the portal's and console's client secrets are written.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @in_transaction
 def demo(ctx: Context, clients_env: str, as_json: bool) -> None:
@@ -121,8 +128,10 @@ def worker(ctx: Context) -> None:
     runner = ctx.app.extensions["idp.jobs"]
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    click.echo(f"idp worker: queues {', '.join(runner.queues)}; polling every {ctx.settings.jobs.poll_seconds} s; "
-               "Ctrl-C to stop")
+    click.echo(
+        f"idp worker: queues {', '.join(runner.queues)}; polling every {ctx.settings.jobs.poll_seconds} s; "
+        "Ctrl-C to stop"
+    )
     runner.start()
     try:
         stop.wait()

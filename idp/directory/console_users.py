@@ -98,10 +98,17 @@ def _active(user: ConsoleUser | None) -> ConsoleUser | None:
 
 def by_name(company_account: str, name: str) -> ConsoleUser | None:
     """The active console user with that login in that company account (any spelling)."""
-    return _active(db.session.scalar(
-        select(ConsoleUser).join(Membership, ConsoleUser.membership_id == Membership.id).join(Account)
-        .where(Membership.contract_id == canonical.company_account(company_account),
-               Account.login_canonical == canonical.login(name))))
+    return _active(
+        db.session.scalar(
+            select(ConsoleUser)
+            .join(Membership, ConsoleUser.membership_id == Membership.id)
+            .join(Account)
+            .where(
+                Membership.contract_id == canonical.company_account(company_account),
+                Account.login_canonical == canonical.login(name),
+            )
+        )
+    )
 
 
 def by_user_id(user_id: str) -> ConsoleUser | None:
@@ -111,17 +118,29 @@ def by_user_id(user_id: str) -> ConsoleUser | None:
 
 def by_email(company_account: str, email: str) -> ConsoleUser | None:
     """The active console user of that company account whose account has that email."""
-    return _active(db.session.scalar(
-        select(ConsoleUser).join(Membership, ConsoleUser.membership_id == Membership.id).join(Account)
-        .where(Membership.contract_id == canonical.company_account(company_account),
-               Account.email_canonical == canonical.email(email))))
+    return _active(
+        db.session.scalar(
+            select(ConsoleUser)
+            .join(Membership, ConsoleUser.membership_id == Membership.id)
+            .join(Account)
+            .where(
+                Membership.contract_id == canonical.company_account(company_account),
+                Account.email_canonical == canonical.email(email),
+            )
+        )
+    )
 
 
 def of_account(account_id: int) -> list[ConsoleUser]:
     """The console users of one person, one per contract where they have a console role."""
-    return list(db.session.scalars(
-        select(ConsoleUser).join(Membership, ConsoleUser.membership_id == Membership.id)
-        .where(Membership.account_id == account_id).order_by(Membership.contract_id)))
+    return list(
+        db.session.scalars(
+            select(ConsoleUser)
+            .join(Membership, ConsoleUser.membership_id == Membership.id)
+            .where(Membership.account_id == account_id)
+            .order_by(Membership.contract_id)
+        )
+    )
 
 
 def for_login(contract_id: str, login: str) -> ConsoleUser:

@@ -28,8 +28,9 @@ def api_subject(user: ConsoleUser) -> credentials.Subject[ConsoleUser]:
     def rehash(new_hash: str) -> None:
         user.api_password_hash = new_hash
 
-    return credentials.Subject(user, credentials.console_user_key(user.id), user.account.id,
-                               user.api_password_hash, rehash)
+    return credentials.Subject(
+        user, credentials.console_user_key(user.id), user.account.id, user.api_password_hash, rehash
+    )
 
 
 def _by_login(canonical_login: str) -> credentials.Subject[Account] | None:
@@ -59,5 +60,6 @@ def authenticate_api_user_id(user_id: str, password: str) -> ConsoleUser:
         user = console_users.by_user_id(canonical_id)
         return api_subject(user) if user is not None else None
 
-    return credentials.verify(credentials.API, user_id, password, find, scope="user-id",
-                              canonicalise=lambda value: value.strip().lower())
+    return credentials.verify(
+        credentials.API, user_id, password, find, scope="user-id", canonicalise=lambda value: value.strip().lower()
+    ).holder

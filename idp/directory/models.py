@@ -64,21 +64,15 @@ class Account(db.Model):
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(16), default=AccountStatus.ACTIVE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
-    updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), default=clock.now, onupdate=clock.now
-    )
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now, onupdate=clock.now)
 
-    memberships: Mapped[list[Membership]] = relationship(
-        back_populates="account", cascade="all, delete-orphan"
-    )
+    memberships: Mapped[list[Membership]] = relationship(back_populates="account", cascade="all, delete-orphan")
 
     __table_args__ = (
         CheckConstraint("landline IS NOT NULL OR mobile IS NOT NULL", name="ck_accounts_phone"),
         CheckConstraint("language IN ('fr', 'en')", name="ck_accounts_language"),
         CheckConstraint("status IN ('active', 'disabled')", name="ck_accounts_status"),
-        CheckConstraint(
-            "civility IS NULL OR civility IN ('madame', 'monsieur')", name="ck_accounts_civility"
-        ),
+        CheckConstraint("civility IS NULL OR civility IN ('madame', 'monsieur')", name="ck_accounts_civility"),
     )
 
     @property
@@ -105,17 +99,11 @@ class Contract(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
     referent: Mapped[Account] = relationship(foreign_keys=[referent_account_id])
-    memberships: Mapped[list[Membership]] = relationship(
-        back_populates="contract", cascade="all, delete-orphan"
-    )
-    console_groups: Mapped[list[ConsoleGroup]] = relationship(
-        back_populates="contract", cascade="all, delete-orphan"
-    )
+    memberships: Mapped[list[Membership]] = relationship(back_populates="contract", cascade="all, delete-orphan")
+    console_groups: Mapped[list[ConsoleGroup]] = relationship(back_populates="contract", cascade="all, delete-orphan")
 
     __table_args__ = (
-        CheckConstraint(
-            "offer IN ('flexible-engine', 'flexible-computing-advanced')", name="ck_contracts_offer"
-        ),
+        CheckConstraint("offer IN ('flexible-engine', 'flexible-computing-advanced')", name="ck_contracts_offer"),
     )
 
 
@@ -194,9 +182,7 @@ class ConsoleGroup(db.Model):
 class MembershipConsoleRole(db.Model):
     __tablename__ = "membership_console_roles"
 
-    membership_id: Mapped[int] = mapped_column(
-        ForeignKey("memberships.id", ondelete="CASCADE"), primary_key=True
-    )
+    membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 

@@ -99,9 +99,7 @@ def validate_identity(identity: Identity) -> Identity:
 
 def find_account(login_or_email: str) -> Account | None:
     key = canonical.login(login_or_email)
-    return db.session.scalar(
-        select(Account).where((Account.login_canonical == key) | (Account.email_canonical == key))
-    )
+    return db.session.scalar(select(Account).where((Account.login_canonical == key) | (Account.email_canonical == key)))
 
 
 def _account_for(identity: Identity) -> tuple[Account, bool, bool]:
@@ -109,9 +107,7 @@ def _account_for(identity: Identity) -> tuple[Account, bool, bool]:
 
     Returns (account, created, login_ignored).
     """
-    existing = db.session.scalar(
-        select(Account).where(Account.email_canonical == canonical_email(identity.email))
-    )
+    existing = db.session.scalar(select(Account).where(Account.email_canonical == canonical_email(identity.email)))
     if existing is not None:
         return existing, False, existing.login_canonical != canonical.login(identity.login)
     taken = db.session.scalar(select(Account.id).where(Account.login_canonical == canonical.login(identity.login)))
@@ -307,8 +303,11 @@ def remove_account(account: Account) -> None:
 
 
 def _membership_changed(account_id: int, contract_id: str) -> None:
-    events.membership_changed.send(current_app._get_current_object(),  # type: ignore[attr-defined]
-                                   account_id=account_id, contract_id=contract_id)
+    events.membership_changed.send(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        account_id=account_id,
+        contract_id=contract_id,
+    )
 
 
 def add_console_group(contract_id: str, name: str) -> ConsoleGroup:

@@ -42,16 +42,26 @@ def _random(alphabet: str, length: int) -> str:
 
 
 def describe(key: AccessKey, *, last_use: bool = False) -> dict[str, Any]:
-    data = {"access": key.access, "status": key.status, "user_id": key.console_user.user_id,
-            "create_time": iso(key.created_at), "description": key.description}
+    data = {
+        "access": key.access,
+        "status": key.status,
+        "user_id": key.console_user.user_id,
+        "create_time": iso(key.created_at),
+        "description": key.description,
+    }
     if last_use:
         data["last_use_time"] = iso(key.last_use_at or key.created_at)
     return data
 
 
 def permanent_keys(user: ConsoleUser) -> list[AccessKey]:
-    return list(db.session.scalars(select(AccessKey).where(
-        AccessKey.console_user_id == user.id, AccessKey.expires_at.is_(None)).order_by(AccessKey.created_at)))
+    return list(
+        db.session.scalars(
+            select(AccessKey)
+            .where(AccessKey.console_user_id == user.id, AccessKey.expires_at.is_(None))
+            .order_by(AccessKey.created_at)
+        )
+    )
 
 
 def own_key(user: ConsoleUser, access: str) -> AccessKey | None:
@@ -62,9 +72,14 @@ def own_key(user: ConsoleUser, access: str) -> AccessKey | None:
 
 def _new(user: ConsoleUser, **values: Any) -> tuple[AccessKey, str]:
     secret = _random(SK_ALPHABET, 40)
-    key = AccessKey(access=_random(AK_ALPHABET, 20), console_user_id=user.id,
-                    secret_encrypted=current_app.extensions["idp.secret_box"].encrypt(secret),
-                    status="active", created_at=clock.now(), **values)
+    key = AccessKey(
+        access=_random(AK_ALPHABET, 20),
+        console_user_id=user.id,
+        secret_encrypted=current_app.extensions["idp.secret_box"].encrypt(secret),
+        status="active",
+        created_at=clock.now(),
+        **values,
+    )
     db.session.add(key)
     db.session.flush()
     return key, secret
@@ -75,8 +90,11 @@ def create(user: ConsoleUser, description: str) -> tuple[AccessKey, str]:
     limit = current_app.config["IDP_SETTINGS"].api.max_access_keys
     # Write first: parallel creations for this user queue here until this one commits.
     db.session.execute(update(ConsoleUser).where(ConsoleUser.id == user.id).values(created_at=ConsoleUser.created_at))
-    taken = set(db.session.scalars(select(AccessKey.slot).where(
-        AccessKey.console_user_id == user.id, AccessKey.slot.is_not(None))))
+    taken = set(
+        db.session.scalars(
+            select(AccessKey.slot).where(AccessKey.console_user_id == user.id, AccessKey.slot.is_not(None))
+        )
+    )
     free = [slot for slot in range(1, limit + 1) if slot not in taken]
     if not free:
         raise TooManyKeys("akSkNumExceed")
@@ -88,8 +106,12 @@ def create(user: ConsoleUser, description: str) -> tuple[AccessKey, str]:
 def create_temporary(user: ConsoleUser, duration_seconds: int) -> tuple[AccessKey, str, str]:
     """A temporary key and its security token (both returned once)."""
     raw_token = new_token()
-    key, secret = _new(user, description="temporary", expires_at=clock.now() + timedelta(seconds=duration_seconds),
-                       security_token_hash=token_hash(raw_token))
+    key, secret = _new(
+        user,
+        description="temporary",
+        expires_at=clock.now() + timedelta(seconds=duration_seconds),
+        security_token_hash=token_hash(raw_token),
+    )
     audit.record(audit.EventTag.ACCESS_KEY_CREATED, user.account.id, access=key.access, temporary=True)
     return key, secret, raw_token
 

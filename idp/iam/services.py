@@ -40,9 +40,21 @@ def projects() -> ResponseReturnValue:
     contract = caller(request).user.contract_id
     region = current_app.config["IDP_SETTINGS"].api.region
     name = request.args.get("name")
-    found = [] if name not in (None, region) else [{
-        "id": console_users.project_id(contract), "name": region, "domain_id": console_users.domain_id(contract),
-        "enabled": True, "is_domain": False, "parent_id": console_users.domain_id(contract), "description": ""}]
+    found = (
+        []
+        if name not in (None, region)
+        else [
+            {
+                "id": console_users.project_id(contract),
+                "name": region,
+                "domain_id": console_users.domain_id(contract),
+                "enabled": True,
+                "is_domain": False,
+                "parent_id": console_users.domain_id(contract),
+                "description": "",
+            }
+        ]
+    )
     return jsonify({"projects": found, "links": {"self": request.base_url}})
 
 
@@ -50,8 +62,12 @@ def projects() -> ResponseReturnValue:
 def domains() -> ResponseReturnValue:
     """huaweicloudsdkcore's domain-id lookup for global services."""
     contract = caller(request).user.contract_id
-    return jsonify({"domains": [{"id": console_users.domain_id(contract), "name": contract, "enabled": True}],
-                    "links": {"self": request.base_url}})
+    return jsonify(
+        {
+            "domains": [{"id": console_users.domain_id(contract), "name": contract, "enabled": True}],
+            "links": {"self": request.base_url},
+        }
+    )
 
 
 def _dict(value: object, where: str) -> dict[str, object]:
@@ -69,11 +85,15 @@ def validate_signature() -> ResponseReturnValue:
     credentials = _dict(_dict(json_body(), "credentials").get("credentials"), "credentials")
     fields = {name: credentials.get(name) for name in ("verb", "path", "query_string", "body_hash")}
     headers = credentials.get("headers")
-    if (not all(isinstance(v, str) for v in fields.values()) or not isinstance(headers, dict)
-            or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())):
+    if (
+        not all(isinstance(v, str) for v in fields.values())
+        or not isinstance(headers, dict)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
+    ):
         raise ApiError(400, "credentials needs verb, path, query_string, headers and body_hash.", "IAM.0003")
-    signed = SignedRequest(str(fields["verb"]), str(fields["path"]), str(fields["query_string"]), headers,
-                           str(fields["body_hash"]))
+    signed = SignedRequest(
+        str(fields["verb"]), str(fields["path"]), str(fields["query_string"]), headers, str(fields["body_hash"])
+    )
     try:
         key = verification.verify(signed)
     except SignatureError as exc:
@@ -84,5 +104,13 @@ def validate_signature() -> ResponseReturnValue:
         raise ApiError(403, "The access key's user has no role in this project.", "IAM.0002")
     now = clock.now()
     region = current_app.config["IDP_SETTINGS"].api.region
-    return jsonify(tokens.body(user, methods=["aksk"], project_name=region if project else None, issued_at=now,
-                               expires_at=key.expires_at or now, include_catalog=False))
+    return jsonify(
+        tokens.body(
+            user,
+            methods=["aksk"],
+            project_name=region if project else None,
+            issued_at=now,
+            expires_at=key.expires_at or now,
+            include_catalog=False,
+        )
+    )

@@ -23,8 +23,8 @@ import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC
 from datetime import datetime
-from datetime import timezone
 from urllib.parse import quote
 from urllib.parse import unquote
 
@@ -83,7 +83,7 @@ def parse_authorization(value: str | None) -> Authorization:
 def request_time(request: SignedRequest) -> datetime:
     raw = request.header("X-Sdk-Date") or ""
     try:
-        return datetime.strptime(raw, DATE_FORMAT).replace(tzinfo=timezone.utc)
+        return datetime.strptime(raw, DATE_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         raise SignatureError("X-Sdk-Date is missing or not YYYYMMDDTHHMMSSZ") from None
 
@@ -118,10 +118,16 @@ def canonical_request(request: SignedRequest, auth: Authorization, payload_hash:
         if value is None:
             raise SignatureError(f"the signed header {name} is missing")
         lines.append(f"{name}:{_wire_text(value).strip()}")
-    return "\n".join([
-        request.method.upper(), canonical_uri(request.path), canonical_query(request.query),
-        "\n".join(lines) + "\n", ";".join(auth.signed_headers), payload_hash,
-    ])
+    return "\n".join(
+        [
+            request.method.upper(),
+            canonical_uri(request.path),
+            canonical_query(request.query),
+            "\n".join(lines) + "\n",
+            ";".join(auth.signed_headers),
+            payload_hash,
+        ]
+    )
 
 
 def payload_candidates(request: SignedRequest) -> list[str]:

@@ -44,13 +44,16 @@ def verify(request: SignedRequest) -> AccessKey:
     if abs(now - sent) > window:
         raise SignatureError("X-Sdk-Date is more than 15 minutes away from the server's time")
     key = db.session.get(AccessKey, auth.access)
-    if (key is None or key.status != "active" or (key.expires_at is not None and key.expires_at <= now)
-            or not key.console_user.account.is_active):
+    if (
+        key is None
+        or key.status != "active"
+        or (key.expires_at is not None and key.expires_at <= now)
+        or not key.console_user.account.is_active
+    ):
         raise SignatureError(UNKNOWN_KEY)
     if key.temporary:
         security_token = request.header("X-Security-Token") or ""
-        if "x-security-token" not in auth.signed_headers or not tokens.matches(
-                key.security_token_hash, security_token):
+        if "x-security-token" not in auth.signed_headers or not tokens.matches(key.security_token_hash, security_token):
             raise SignatureError("a temporary access key needs its signed X-Security-Token")
     secret = current_app.extensions["idp.secret_box"].decrypt(key.secret_encrypted)
     if not signing.matches(secret, request, auth):

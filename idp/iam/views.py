@@ -136,7 +136,7 @@ def security_token() -> ResponseReturnValue:
     auth = data.get("auth") if isinstance(data, dict) else None
     identity = auth.get("identity") if isinstance(auth, dict) else None
     if not isinstance(identity, dict) or identity.get("methods") != ["token"]:
-        raise ApiError(400, "Expecting auth.identity.methods = [\"token\"].", "IAM.0003")
+        raise ApiError(400, 'Expecting auth.identity.methods = ["token"].', "IAM.0003")
     spec = identity.get("token") if isinstance(identity.get("token"), dict) else {}
     duration = spec.get("duration_seconds", 900)
     if not isinstance(duration, int) or isinstance(duration, bool) or not 900 <= duration <= 86_400:
@@ -144,5 +144,6 @@ def security_token() -> ResponseReturnValue:
     key, secret, raw_token = access_keys.create_temporary(found.user, duration)
     db.session.commit()
     assert key.expires_at is not None
-    return _created({"access": key.access, "secret": secret, "expires_at": iso(key.expires_at),
-                     "securitytoken": raw_token})
+    return _created(
+        {"access": key.access, "secret": secret, "expires_at": iso(key.expires_at), "securitytoken": raw_token}
+    )

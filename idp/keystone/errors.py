@@ -10,8 +10,16 @@ from flask import Response
 from flask import jsonify
 from flask import request
 
-TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
-          413: "Request Entity Too Large", 429: "Too Many Requests", 503: "Service Unavailable"}
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    413: "Request Entity Too Large",
+    429: "Too Many Requests",
+    503: "Service Unavailable",
+}
 
 
 class ApiError(Exception):
@@ -21,8 +29,13 @@ class ApiError(Exception):
 
 
 def keystone_error(status: int, message: str, code: str) -> Response:
-    response = jsonify({"error": {"code": status, "message": message, "title": TITLES.get(status, "Error")},
-                        "error_code": code, "error_msg": message})
+    response = jsonify(
+        {
+            "error": {"code": status, "message": message, "title": TITLES.get(status, "Error")},
+            "error_code": code,
+            "error_msg": message,
+        }
+    )
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Keystone uri="/v3"'

@@ -39,8 +39,14 @@ def iso(moment: datetime) -> str:
 def issue(user: ConsoleUser, methods: list[str], project_name: str | None) -> tuple[str, ApiToken]:
     now = clock.now()
     raw = new_token()
-    token = ApiToken(token_hash=token_hash(raw), console_user_id=user.id, methods=methods, project_name=project_name,
-                     issued_at=now, expires_at=now + timedelta(seconds=_settings().api.token_lifetime_seconds))
+    token = ApiToken(
+        token_hash=token_hash(raw),
+        console_user_id=user.id,
+        methods=methods,
+        project_name=project_name,
+        issued_at=now,
+        expires_at=now + timedelta(seconds=_settings().api.token_lifetime_seconds),
+    )
     db.session.add(token)
     return raw, token
 
@@ -66,22 +72,53 @@ def catalog() -> list[dict[str, Any]]:
     settings = _settings()
     region = settings.api.region
     return [
-        {"type": "identity", "name": "iam", "id": "identity",
-         "endpoints": [{"id": "identity-public", "interface": "public", "region": "*", "region_id": "*",
-                        "url": settings.server.issuer.rstrip("/") + "/v3"}]},
-        {"type": "compute", "name": "console", "id": "console",
-         "endpoints": [{"id": "console-public", "interface": "public", "region": region, "region_id": region,
-                        "url": settings.api.console_api_url.rstrip("/") + "/v1"}]},
+        {
+            "type": "identity",
+            "name": "iam",
+            "id": "identity",
+            "endpoints": [
+                {
+                    "id": "identity-public",
+                    "interface": "public",
+                    "region": "*",
+                    "region_id": "*",
+                    "url": settings.server.issuer.rstrip("/") + "/v3",
+                }
+            ],
+        },
+        {
+            "type": "compute",
+            "name": "console",
+            "id": "console",
+            "endpoints": [
+                {
+                    "id": "console-public",
+                    "interface": "public",
+                    "region": region,
+                    "region_id": region,
+                    "url": settings.api.console_api_url.rstrip("/") + "/v1",
+                }
+            ],
+        },
     ]
 
 
-def body(user: ConsoleUser, *, methods: list[str], project_name: str | None, issued_at: datetime,
-         expires_at: datetime, include_catalog: bool) -> dict[str, Any]:
+def body(
+    user: ConsoleUser,
+    *,
+    methods: list[str],
+    project_name: str | None,
+    issued_at: datetime,
+    expires_at: datetime,
+    include_catalog: bool,
+) -> dict[str, Any]:
     membership = user.membership
     contract = membership.contract_id
     domain = {"id": console_users.domain_id(contract), "name": contract}
     token: dict[str, Any] = {
-        "methods": methods, "expires_at": iso(expires_at), "issued_at": iso(issued_at),
+        "methods": methods,
+        "expires_at": iso(expires_at),
+        "issued_at": iso(issued_at),
         "user": {"id": user.user_id, "name": membership.account.login, "password_expires_at": "", "domain": domain},
         "roles": [{"id": role, "name": role} for role in membership.console_role_names],
     }
@@ -95,8 +132,14 @@ def body(user: ConsoleUser, *, methods: list[str], project_name: str | None, iss
 
 
 def token_body(token: ApiToken, include_catalog: bool) -> dict[str, Any]:
-    return body(token.console_user, methods=list(token.methods), project_name=token.project_name,
-                issued_at=token.issued_at, expires_at=token.expires_at, include_catalog=include_catalog)
+    return body(
+        token.console_user,
+        methods=list(token.methods),
+        project_name=token.project_name,
+        issued_at=token.issued_at,
+        expires_at=token.expires_at,
+        include_catalog=include_catalog,
+    )
 
 
 def _api_password_changed(_app: Flask, *, console_user: ConsoleUser, **_: Any) -> None:

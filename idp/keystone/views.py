@@ -31,10 +31,10 @@ from idp.directory.models import Contract
 from idp.extensions import csrf
 from idp.extensions import db
 from idp.keystone import tokens
-from idp.keystone.models import ApiToken
 from idp.keystone.errors import ApiError
 from idp.keystone.errors import json_body
 from idp.keystone.errors import keystone_error
+from idp.keystone.models import ApiToken
 from idp.security import audit
 from idp.security import canonical
 from idp.security.credentials import InvalidCredentials
@@ -54,8 +54,13 @@ def _api_error(error: ApiError) -> Response:
 
 def version_document() -> dict[str, Any]:
     issuer = current_app.config["IDP_SETTINGS"].server.issuer.rstrip("/")
-    return {"id": "v3.0", "status": "stable", "updated": "2013-03-06T00:00:00Z",
-            "links": [{"rel": "self", "href": issuer + "/v3/"}], "media-types": MEDIA}
+    return {
+        "id": "v3.0",
+        "status": "stable",
+        "updated": "2013-03-06T00:00:00Z",
+        "links": [{"rel": "self", "href": issuer + "/v3/"}],
+        "media-types": MEDIA,
+    }
 
 
 def versions() -> ResponseReturnValue:
@@ -155,12 +160,16 @@ def _subject_token() -> ApiToken:
     if caller is None:
         raise ApiError(401, "The request you have made requires authentication.", "IAM.0001")
     allow_expired = request.method == "GET" and request.args.get("allow_expired") in {"1", "true", "True"}
-    subject = tokens.find(request.headers.get("X-Subject-Token"), allow_expired=allow_expired or request.method == "DELETE")
+    subject = tokens.find(
+        request.headers.get("X-Subject-Token"), allow_expired=allow_expired or request.method == "DELETE"
+    )
     if subject is None:
         raise ApiError(404, "X-Subject-Token is invalid in the request.", "IAM.0009")
     same_user = subject.console_user_id == caller.console_user_id
-    admin_of_domain = (subject.console_user.contract_id == caller.console_user.contract_id
-                       and "admin" in caller.console_user.membership.console_role_names)
+    admin_of_domain = (
+        subject.console_user.contract_id == caller.console_user.contract_id
+        and "admin" in caller.console_user.membership.console_role_names
+    )
     if not (same_user or admin_of_domain):
         raise ApiError(403, "You are not authorized to check this token.", "IAM.0002")
     return subject

@@ -29,16 +29,24 @@ QUEUE = "mail"
 
 def enqueue(rendered: Rendered) -> Job:
     """Add a message to the current transaction; it leaves only if that transaction commits."""
-    return jobs.enqueue(QUEUE, {
-        "template": rendered.template, "recipient": rendered.recipient, "locale": rendered.locale,
-        "subject": rendered.subject, "text": rendered.text, "html": rendered.html,
-    })
+    return jobs.enqueue(
+        QUEUE,
+        {
+            "template": rendered.template,
+            "recipient": rendered.recipient,
+            "locale": rendered.locale,
+            "subject": rendered.subject,
+            "text": rendered.text,
+            "html": rendered.html,
+        },
+    )
 
 
 def envelope(job: Job) -> Envelope:
     p = job.payload
-    return Envelope(job.id, job.created_at, p["template"], p["recipient"], p["locale"], p["subject"], p["text"],
-                    p["html"])
+    return Envelope(
+        job.id, job.created_at, p["template"], p["recipient"], p["locale"], p["subject"], p["text"], p["html"]
+    )
 
 
 def _sender(transport: Transport) -> jobs.Handler:
@@ -52,9 +60,16 @@ def _sender(transport: Transport) -> jobs.Handler:
 def summary(rows: list[Job]) -> list[dict[str, Any]]:
     """What operators see: never the bodies (they may hold links)."""
     return [
-        {"id": j.id, "template": j.payload.get("template"), "recipient": j.payload.get("recipient"),
-         "created_at": j.created_at, "attempts": j.attempts, "next_attempt_at": j.next_attempt_at,
-         "sent_at": j.done_at, "last_error": j.last_error}
+        {
+            "id": j.id,
+            "template": j.payload.get("template"),
+            "recipient": j.payload.get("recipient"),
+            "created_at": j.created_at,
+            "attempts": j.attempts,
+            "next_attempt_at": j.next_attempt_at,
+            "sent_at": j.done_at,
+            "last_error": j.last_error,
+        }
         for j in rows
     ]
 

@@ -7,9 +7,9 @@ import smtplib
 import ssl
 import sys
 import tempfile
-from email.message import EmailMessage
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Protocol

@@ -111,8 +111,13 @@ def _needs_login(session: SsoSession, params: Mapping[str, str], hinted: str | N
     return hinted is not None and hinted != session.account.public_id
 
 
-def decide(params: Mapping[str, str], client: OAuth2Client, scopes: list[str], session: SsoSession | None,
-           remembered_company: str | None) -> Decision:
+def decide(
+    params: Mapping[str, str],
+    client: OAuth2Client,
+    scopes: list[str],
+    session: SsoSession | None,
+    remembered_company: str | None,
+) -> Decision:
     """What this (already client- and redirect-validated) authorization request gets."""
     if _malformed(params):
         return _error("invalid_request")

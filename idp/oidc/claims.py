@@ -40,8 +40,11 @@ def userinfo(account: Account, scope: str) -> dict[str, Any]:
     claims: dict[str, Any] = {"sub": account.public_id}
     if "profile" in scopes:
         claims.update(
-            name=f"{account.first_name} {account.last_name}", given_name=account.first_name,
-            family_name=account.last_name, preferred_username=account.login, locale=account.language,
+            name=f"{account.first_name} {account.last_name}",
+            given_name=account.first_name,
+            family_name=account.last_name,
+            preferred_username=account.login,
+            locale=account.language,
             updated_at=int(account.updated_at.timestamp()),
         )
     if "email" in scopes:

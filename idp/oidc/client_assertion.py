@@ -8,9 +8,9 @@ assertion expires, kept in the database so every process and worker agrees.
 
 from __future__ import annotations
 
+from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from datetime import timezone
 from typing import Any
 
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
@@ -72,7 +72,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         now = clock.now()
         client_id = str(claims["sub"])
         db.session.execute(delete(ClientAssertion).where(ClientAssertion.expires_at < now))
-        expires = datetime.fromtimestamp(float(claims["exp"]), tz=timezone.utc) + timedelta(seconds=self.leeway)
+        expires = datetime.fromtimestamp(float(claims["exp"]), tz=UTC) + timedelta(seconds=self.leeway)
         try:
             with db.session.begin_nested():
                 db.session.add(ClientAssertion(client_id=client_id, jti_hash=token_hash(jti), expires_at=expires))

@@ -103,9 +103,16 @@ def create(
         raise Conflict(f"client {client_id} already exists")
     secret = new_token() if auth_method in {"client_secret_basic", "client_secret_post"} else None
     client = OAuth2Client(
-        client_id=client_id, name=name.strip(), secret_hash=token_hash(secret) if secret else None,
-        token_endpoint_auth_method=auth_method, redirect_uris=uris, post_logout_redirect_uris=logout_uris,
-        backchannel_logout_uri=backchannel, jwks=jwks, first_party=first_party, console_login=console_login,
+        client_id=client_id,
+        name=name.strip(),
+        secret_hash=token_hash(secret) if secret else None,
+        token_endpoint_auth_method=auth_method,
+        redirect_uris=uris,
+        post_logout_redirect_uris=logout_uris,
+        backchannel_logout_uri=backchannel,
+        jwks=jwks,
+        first_party=first_party,
+        console_login=console_login,
         id_token_signed_response_alg=id_token_alg,
     )
     db.session.add(client)
@@ -116,7 +123,7 @@ def create(
 def _public_jwks(data: object) -> dict[str, Any]:
     """The client's public keys, checked: RSA or EC, and never a private key."""
     if not isinstance(data, dict) or not isinstance(data.get("keys"), list) or not data["keys"]:
-        raise ValidationError("the JWKS file must hold {\"keys\": [...]}")
+        raise ValidationError('the JWKS file must hold {"keys": [...]}')
     try:
         keys = KeySet.import_key_set(data)
     except (JoseError, ValueError, TypeError, KeyError) as exc:

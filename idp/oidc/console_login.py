@@ -41,8 +41,13 @@ COMPANY_RE = re.compile(r"OCB\d{7}")
 
 
 class CompanyForm(FlaskForm):
-    company_account = StringField(_l("Company account (domain name)"), validators=[
-        DataRequired(REQUIRED), Regexp(COMPANY_RE.pattern + "$", message=_l("A company account looks like OCB0000124."))])
+    company_account = StringField(
+        _l("Company account (domain name)"),
+        validators=[
+            DataRequired(REQUIRED),
+            Regexp(COMPANY_RE.pattern + "$", message=_l("A company account looks like OCB0000124.")),
+        ],
+    )
     remember = BooleanField(_l("Remember my company account"))
     next = HiddenField()
 
@@ -67,15 +72,17 @@ def company() -> ResponseReturnValue:
     form = CompanyForm()
     target = form.next.data or request.args.get("next") or ""
     if urlsplit(target).path != url_for("oidc.authorize"):
-        return render_template("errors/error.html", status=400,
-                               message=str(_l("This page is reached from the console's sign-in."))), 400
+        return render_template(
+            "errors/error.html", status=400, message=str(_l("This page is reached from the console's sign-in."))
+        ), 400
     if form.validate_on_submit():
         company_account = form.company_account.data or ""
         response = redirect(with_company(target, company_account))
         settings = current_app.config["IDP_SETTINGS"]
         if form.remember.data:
-            response.set_cookie(COOKIE, company_account, max_age=ONE_YEAR, httponly=True, samesite="Lax",
-                                secure=settings.secure_cookies)
+            response.set_cookie(
+                COOKIE, company_account, max_age=ONE_YEAR, httponly=True, samesite="Lax", secure=settings.secure_cookies
+            )
         else:
             response.delete_cookie(COOKIE, httponly=True, samesite="Lax", secure=settings.secure_cookies)
         return response

@@ -1,8 +1,8 @@
 """RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
 
-    /end-session ─ id_token_hint whose sid is this session ─► signed out at once
-                 ─ otherwise, with a session ───────────────► confirmation page (POST, CSRF)
-                 ─ post_logout_redirect_uri (exact match for the client) ─► back, with state
+/end-session ─ id_token_hint whose sid is this session ─► signed out at once
+             ─ otherwise, with a session ───────────────► confirmation page (POST, CSRF)
+             ─ post_logout_redirect_uri (exact match for the client) ─► back, with state
 """
 
 from __future__ import annotations
@@ -49,7 +49,9 @@ def end_session() -> ResponseReturnValue:
     client = clients.find(client_id) if isinstance(client_id, str) and client_id else None
     target = source.get("post_logout_redirect_uri")
     if target and (client is None or target not in client.post_logout_redirect_uris):
-        return error_page(OAuth2Error(error="invalid_request", description="post_logout_redirect_uri is not registered"))
+        return error_page(
+            OAuth2Error(error="invalid_request", description="post_logout_redirect_uri is not registered")
+        )
     session = sessions.current()
     form = EndSessionForm()
     proven = session is not None and hint is not None and hint.get("sid") == sid_of(session.id_hash)

@@ -28,7 +28,9 @@ from idp.security.tokens import token_hash
 def find_token(token_string: str, hint: str | None) -> OAuth2Token | None:
     digest = token_hash(token_string)
     return db.session.scalar(
-        select(OAuth2Token).where(or_(OAuth2Token.access_token_hash == digest, OAuth2Token.refresh_token_hash == digest))
+        select(OAuth2Token).where(
+            or_(OAuth2Token.access_token_hash == digest, OAuth2Token.refresh_token_hash == digest)
+        )
     )
 
 
@@ -71,9 +73,15 @@ class Introspection(IntrospectionEndpoint):
         if account is None:
             return {"active": False}
         return {
-            "active": True, "client_id": token.client_id, "scope": token.scope, "token_type": "Bearer",
-            "sub": account.public_id, "username": account.login, "iss": current_app.config["IDP_SETTINGS"].server.issuer,
-            "iat": int(token.issued_at.timestamp()), "exp": int(token.expires_at.timestamp()),
+            "active": True,
+            "client_id": token.client_id,
+            "scope": token.scope,
+            "token_type": "Bearer",
+            "sub": account.public_id,
+            "username": account.login,
+            "iss": current_app.config["IDP_SETTINGS"].server.issuer,
+            "iat": int(token.issued_at.timestamp()),
+            "exp": int(token.expires_at.timestamp()),
             **({"company_account": token.company_account} if token.company_account else {}),
         }
 

@@ -42,7 +42,8 @@ def _settings():  # type: ignore[no-untyped-def]
 
 def revoke_family(family: str) -> None:
     db.session.execute(
-        update(OAuth2Token).where(OAuth2Token.family == family, OAuth2Token.revoked_at.is_(None))
+        update(OAuth2Token)
+        .where(OAuth2Token.family == family, OAuth2Token.revoked_at.is_(None))
         .values(revoked_at=clock.now())
     )
 
@@ -85,14 +86,23 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         assert session is not None  # the view only gets here with a live session
         data = request.payload.data
         now = clock.now()
-        db.session.add(AuthorizationCode(
-            code_hash=token_hash(code), client_id=request.client.client_id, account_id=request.user.id,
-            sso_session=session.id_hash, redirect_uri=request.payload.redirect_uri, scope=request.payload.scope or "",
-            nonce=data.get("nonce"), code_challenge=data.get("code_challenge"),
-            code_challenge_method=data.get("code_challenge_method"), auth_time=session.auth_time,
-            company_account=data.get("company_account") or None,
-            created_at=now, expires_at=now + CODE_LIFETIME,
-        ))
+        db.session.add(
+            AuthorizationCode(
+                code_hash=token_hash(code),
+                client_id=request.client.client_id,
+                account_id=request.user.id,
+                sso_session=session.id_hash,
+                redirect_uri=request.payload.redirect_uri,
+                scope=request.payload.scope or "",
+                nonce=data.get("nonce"),
+                code_challenge=data.get("code_challenge"),
+                code_challenge_method=data.get("code_challenge_method"),
+                auth_time=session.auth_time,
+                company_account=data.get("company_account") or None,
+                created_at=now,
+                expires_at=now + CODE_LIFETIME,
+            )
+        )
         db.session.commit()
 
     def query_authorization_code(self, code: str, client: OAuth2Client) -> AuthorizationCode | None:
@@ -137,10 +147,13 @@ class OpenIDExtension(OpenIDCode):
         return seen[key]
 
     def _nonce_used(self, nonce: str, request) -> bool:  # type: ignore[no-untyped-def]
-        return bool(db.session.scalar(
-            select(AuthorizationCode.code_hash).where(
-                AuthorizationCode.nonce == nonce, AuthorizationCode.client_id == request.payload.client_id)
-        ))
+        return bool(
+            db.session.scalar(
+                select(AuthorizationCode.code_hash).where(
+                    AuthorizationCode.nonce == nonce, AuthorizationCode.client_id == request.payload.client_id
+                )
+            )
+        )
 
     def _key(self, client: OAuth2Client):  # type: ignore[no-untyped-def]
         return current_app.extensions["idp.keys"].signing_key(self.get_client_algorithm(client))
@@ -156,8 +169,12 @@ class OpenIDExtension(OpenIDCode):
 
     def get_client_claims(self, client: OAuth2Client) -> dict[str, Any]:
         now = int(clock.now().timestamp())
-        return {"iss": _settings().server.issuer, "aud": [client.client_id], "iat": now,
-                "exp": now + _settings().oidc.id_token_lifetime_seconds}
+        return {
+            "iss": _settings().server.issuer,
+            "aud": [client.client_id],
+            "iat": now,
+            "exp": now + _settings().oidc.id_token_lifetime_seconds,
+        }
 
     def get_authorization_code_claims(self, authorization_code: AuthorizationCode) -> dict[str, Any]:
         result = super().get_authorization_code_claims(authorization_code)
@@ -177,7 +194,9 @@ class RefreshGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> OAuth2Token | None:
-        token = db.session.scalar(select(OAuth2Token).where(OAuth2Token.refresh_token_hash == token_hash(refresh_token)))
+        token = db.session.scalar(
+            select(OAuth2Token).where(OAuth2Token.refresh_token_hash == token_hash(refresh_token))
+        )
         if token is None:
             return None
         if token.rotated_at is not None:
@@ -197,7 +216,8 @@ class RefreshGrant(grants.RefreshTokenGrant):
         # Called after save_token: the successor and this mark commit together, and a
         # concurrent use of the same token finds it rotated.
         rotated = db.session.execute(
-            update(OAuth2Token).where(OAuth2Token.id == refresh_token.id, OAuth2Token.rotated_at.is_(None))
+            update(OAuth2Token)
+            .where(OAuth2Token.id == refresh_token.id, OAuth2Token.rotated_at.is_(None))
             .values(rotated_at=clock.now())
         ).rowcount
         if not rotated:
@@ -214,18 +234,24 @@ def save_token(token: dict[str, Any], request) -> None:  # type: ignore[no-untyp
     previous = getattr(request, "refresh_token", None)
     family = previous.family if previous is not None else secrets.token_hex(16)
     refresh = token.get("refresh_token")
-    db.session.add(OAuth2Token(
-        access_token_hash=token_hash(token["access_token"]),
-        refresh_token_hash=token_hash(refresh) if refresh else None,
-        family=family,
-        code_hash=code.code_hash if code is not None else (previous.code_hash if previous is not None else None),
-        client_id=request.client.client_id, account_id=request.user.id,
-        sso_session=code.sso_session if code is not None else (previous.sso_session if previous else None),
-        company_account=code.company_account if code is not None else (previous.company_account if previous else None),
-        scope=token.get("scope", ""), issued_at=now,
-        expires_at=now + timedelta(seconds=int(token["expires_in"])),
-        refresh_expires_at=now + REFRESH_LIFETIME if refresh else None,
-    ))
+    db.session.add(
+        OAuth2Token(
+            access_token_hash=token_hash(token["access_token"]),
+            refresh_token_hash=token_hash(refresh) if refresh else None,
+            family=family,
+            code_hash=code.code_hash if code is not None else (previous.code_hash if previous is not None else None),
+            client_id=request.client.client_id,
+            account_id=request.user.id,
+            sso_session=code.sso_session if code is not None else (previous.sso_session if previous else None),
+            company_account=code.company_account
+            if code is not None
+            else (previous.company_account if previous else None),
+            scope=token.get("scope", ""),
+            issued_at=now,
+            expires_at=now + timedelta(seconds=int(token["expires_in"])),
+            refresh_expires_at=now + REFRESH_LIFETIME if refresh else None,
+        )
+    )
     if previous is None:
         db.session.commit()  # with the code's consumption; a refresh commits in revoke_old_credential
 

@@ -89,9 +89,12 @@ class KeyStore:
         jwk = RSAKey.import_key(jwk_data) if jwk_data["kty"] == "RSA" else ECKey.import_key(jwk_data)
         parse = datetime.fromisoformat
         return SigningKey(
-            kid=jwk_data["kid"], alg=data["alg"], created_at=parse(data["created_at"]),
+            kid=jwk_data["kid"],
+            alg=data["alg"],
+            created_at=parse(data["created_at"]),
             active_from=parse(data["active_from"]),
-            retired_at=parse(data["retired_at"]) if data.get("retired_at") else None, jwk=jwk,
+            retired_at=parse(data["retired_at"]) if data.get("retired_at") else None,
+            jwk=jwk,
         )
 
     def signing_key(self, alg: str) -> SigningKey:
@@ -119,7 +122,9 @@ class KeyStore:
         self.directory.mkdir(parents=True, exist_ok=True)
         os.chmod(self.directory, 0o700)
         data = {
-            "alg": key.alg, "created_at": key.created_at.isoformat(), "active_from": key.active_from.isoformat(),
+            "alg": key.alg,
+            "created_at": key.created_at.isoformat(),
+            "active_from": key.active_from.isoformat(),
             "retired_at": key.retired_at.isoformat() if key.retired_at else None,
             "jwk": key.jwk.as_dict(private=True),
         }

@@ -47,8 +47,9 @@ def sid_of(session_hash: str) -> str:
 
 
 def _revoke(*conditions: Any) -> None:
-    db.session.execute(update(OAuth2Token).where(OAuth2Token.revoked_at.is_(None), *conditions)
-                       .values(revoked_at=clock.now()))
+    db.session.execute(
+        update(OAuth2Token).where(OAuth2Token.revoked_at.is_(None), *conditions).values(revoked_at=clock.now())
+    )
 
 
 def _session_ended(_app: Flask, *, session_hash: str, subject: str, **_: Any) -> None:
@@ -72,8 +73,16 @@ def logout_token(client: OAuth2Client, sub: str, sid: str) -> str:
     settings = current_app.config["IDP_SETTINGS"]
     key = current_app.extensions["idp.keys"].signing_key(settings.oidc.default_signing_alg)
     now = int(clock.now().timestamp())
-    claims = {"iss": settings.server.issuer, "aud": client.client_id, "iat": now, "exp": now + 120,
-              "jti": secrets.token_urlsafe(16), "sub": sub, "sid": sid, "events": {EVENT: {}}}
+    claims = {
+        "iss": settings.server.issuer,
+        "aud": client.client_id,
+        "iat": now,
+        "exp": now + 120,
+        "jti": secrets.token_urlsafe(16),
+        "sub": sub,
+        "sid": sid,
+        "events": {EVENT: {}},
+    }
     return jwt.encode({"alg": key.alg, "kid": key.kid, "typ": "logout+jwt"}, claims, key.jwk)
 
 
@@ -82,8 +91,9 @@ def _deliver(job: Job) -> None:
     if client is None or not client.backchannel_logout_uri:
         return  # nothing left to tell
     token = logout_token(client, job.payload["sub"], job.payload["sid"])
-    response = requests.post(client.backchannel_logout_uri, data={"logout_token": token}, timeout=TIMEOUTS,
-                             allow_redirects=False)
+    response = requests.post(
+        client.backchannel_logout_uri, data={"logout_token": token}, timeout=TIMEOUTS, allow_redirects=False
+    )
     if not 200 <= response.status_code < 300:
         raise RuntimeError(f"back-channel logout answered {response.status_code}")
 

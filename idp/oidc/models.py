@@ -9,13 +9,13 @@ from sqlalchemy import JSON
 from sqlalchemy import Boolean
 from sqlalchemy import ForeignKey
 from sqlalchemy import String
+from sqlalchemy import select
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
-from sqlalchemy import select
 
 from idp import clock
-from idp.directory.models import Account
 from idp.db_types import UTCDateTime
+from idp.directory.models import Account
 from idp.extensions import db
 from idp.security import tokens
 

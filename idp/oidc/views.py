@@ -34,8 +34,10 @@ from idp.oidc.blueprint import bp
 from idp.oidc.end_session import error_page
 from idp.security.headers import allow_form_redirect
 
-NOT_CONSOLE_USER = _l("Your account has no access to the console of the company account %(company)s. "
-                      "Ask a console administrator of that contract to give you a role.")
+NOT_CONSOLE_USER = _l(
+    "Your account has no access to the console of the company account %(company)s. "
+    "Ask a console administrator of that contract to give you a role."
+)
 # Fields of the consent form itself, never part of the authorization request.
 CONSENT_FIELDS = frozenset({"csrf_token", "decision"})
 
@@ -113,8 +115,7 @@ def authorize() -> ResponseReturnValue:
     data = grant.request.payload.data
     params = {k: data.get(k) for k in data if k not in CONSENT_FIELDS}
     remembered = console_login.remembered()
-    decision = decisions.decide(params, grant.client, (grant.request.payload.scope or "").split(), session,
-                                remembered)
+    decision = decisions.decide(params, grant.client, (grant.request.payload.scope or "").split(), session, remembered)
     match decision.action:
         case Action.ERROR:
             return _redirect(grant.redirect_uri, decision.error or "invalid_request", grant.request.payload.state)
@@ -127,8 +128,11 @@ def authorize() -> ResponseReturnValue:
             return _login_redirect(params, reauthenticate=decision.action is Action.REAUTHENTICATE)
         case Action.NOT_CONSOLE_USER:
             # Not a console user of that contract: a clear page, nothing for the client.
-            return render_template("oidc/error.html", error="access_denied",
-                                   description=str(NOT_CONSOLE_USER) % {"company": params["company_account"]}), 403
+            return render_template(
+                "oidc/error.html",
+                error="access_denied",
+                description=str(NOT_CONSOLE_USER) % {"company": params["company_account"]},
+            ), 403
         case Action.CONSENT:
             assert session is not None
             answer = _consent(grant, params, session)

@@ -73,9 +73,7 @@ class AuditEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now, index=True)
     tag: Mapped[str] = mapped_column(String(64), index=True)
-    account_id: Mapped[int | None] = mapped_column(
-        ForeignKey("accounts.id", ondelete="SET NULL"), index=True
-    )
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), index=True)
     actor: Mapped[str | None] = mapped_column(String(64))
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(256))
@@ -97,7 +95,14 @@ def record(tag: EventTag, account_id: int | None = None, actor: str | None = Non
     # A plain table INSERT: audit rows are append-only, so the ORM's bookkeeping buys nothing.
     db.session.execute(
         AuditEvent.__table__.insert(),
-        {"created_at": clock.now(), "tag": tag.value, "account_id": account_id, "actor": actor or "cli",
-         "ip": ip, "user_agent": ua, "details": details},
+        {
+            "created_at": clock.now(),
+            "tag": tag.value,
+            "account_id": account_id,
+            "actor": actor or "cli",
+            "ip": ip,
+            "user_agent": ua,
+            "details": details,
+        },
     )
     log.info("audit", extra={"event": tag.value, "account_id": account_id, "ip": ip, **details})

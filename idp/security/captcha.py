@@ -30,6 +30,7 @@ from idp.settings import Settings
 # No look-alikes (0/O, 1/I/L, 2/Z, 5/S, 8/B): every character reads and sounds distinct.
 ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 
+
 class CaptchaChallenge(db.Model):
     __tablename__ = "captcha_challenges"
 
@@ -46,10 +47,14 @@ def new_challenge() -> str:
     now = clock.now()
     challenge_id = secrets.token_urlsafe(32)
     answer = "".join(secrets.choice(ALPHABET) for _ in range(settings.captcha.length))
-    db.session.add(CaptchaChallenge(
-        id=challenge_id, answer=answer, created_at=now,
-        expires_at=now + timedelta(seconds=settings.captcha.max_age_seconds),
-    ))
+    db.session.add(
+        CaptchaChallenge(
+            id=challenge_id,
+            answer=answer,
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.captcha.max_age_seconds),
+        )
+    )
     # Expired challenges are useless: sweep a few on the way (cheap, bounded).
     db.session.execute(delete(CaptchaChallenge).where(CaptchaChallenge.expires_at < now - timedelta(hours=1)))
     return challenge_id

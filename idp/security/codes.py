@@ -69,11 +69,19 @@ def issue(console_user_id: int, purpose: CodePurpose) -> str:
     code = f"{secrets.randbelow(1_000_000):06d}"
     now = clock.now()
     table = VerificationCode.__table__
-    db.session.execute(delete(table).where(table.c.console_user_id == console_user_id,
-                                           table.c.purpose == purpose.value))
-    db.session.execute(insert(table).values(
-        console_user_id=console_user_id, purpose=purpose.value, code_hmac=_mac(console_user_id, purpose, code),
-        created_at=now, expires_at=now + timedelta(seconds=settings.code_lifetime_seconds), tries=0))
+    db.session.execute(
+        delete(table).where(table.c.console_user_id == console_user_id, table.c.purpose == purpose.value)
+    )
+    db.session.execute(
+        insert(table).values(
+            console_user_id=console_user_id,
+            purpose=purpose.value,
+            code_hmac=_mac(console_user_id, purpose, code),
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.code_lifetime_seconds),
+            tries=0,
+        )
+    )
     return code
 
 
@@ -84,8 +92,13 @@ def check(console_user_id: int, purpose: CodePurpose, code: str, *, account_id: 
     table = VerificationCode.__table__
     spent = db.session.execute(
         update(table)
-        .where(table.c.console_user_id == console_user_id, table.c.purpose == purpose.value,
-               table.c.used_at.is_(None), table.c.expires_at > now, table.c.tries < settings.code_max_tries)
+        .where(
+            table.c.console_user_id == console_user_id,
+            table.c.purpose == purpose.value,
+            table.c.used_at.is_(None),
+            table.c.expires_at > now,
+            table.c.tries < settings.code_max_tries,
+        )
         .values(tries=table.c.tries + 1)
         .returning(table.c.id, table.c.code_hmac)
     ).first()
@@ -96,6 +109,7 @@ def check(console_user_id: int, purpose: CodePurpose, code: str, *, account_id: 
     if not hmac.compare_digest(spent.code_hmac, _mac(console_user_id, purpose, (code or "").strip()[:16])):
         audit.record(audit.EventTag.API_CODE_REFUSED, account_id, purpose=purpose.value, reason="wrong code")
         return False
-    used = db.session.execute(update(table).where(table.c.id == spent.id, table.c.used_at.is_(None))
-                              .values(used_at=now)).rowcount
+    used = db.session.execute(
+        update(table).where(table.c.id == spent.id, table.c.used_at.is_(None)).values(used_at=now)
+    ).rowcount
     return bool(used)

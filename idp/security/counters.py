@@ -93,8 +93,7 @@ class DatabaseCounter:
         if window.hold_seconds:
             # Filling the window holds it: its start moves so that it ends hold_seconds from now.
             held = self._held_start(now, window)
-            new_start = case((new_count >= window.limit, literal(held, UTCDateTime())), (stale, at_now),
-                             else_=started)
+            new_start = case((new_count >= window.limit, literal(held, UTCDateTime())), (stale, at_now), else_=started)
             first_start = held if window.limit <= 1 else now
         else:
             new_start = case((stale, at_now), else_=started)
@@ -120,8 +119,9 @@ class DatabaseCounter:
 
     def give_back(self, key: str) -> None:
         table = RateCounter.__table__
-        db.session.execute(update(table).where(table.c.key == key, table.c["count"] > 0)
-                           .values(count=table.c["count"] - 1))
+        db.session.execute(
+            update(table).where(table.c.key == key, table.c["count"] > 0).values(count=table.c["count"] - 1)
+        )
 
     def clear(self, key: str) -> None:
         db.session.execute(delete(RateCounter.__table__).where(RateCounter.__table__.c.key == key))
@@ -129,8 +129,7 @@ class DatabaseCounter:
     def free_at(self, key: str, window: Window) -> datetime | None:
         table = RateCounter.__table__
         now = clock.now()
-        row = db.session.execute(select(table.c["count"], table.c.window_started_at).where(
-            table.c.key == key)).first()
+        row = db.session.execute(select(table.c["count"], table.c.window_started_at).where(table.c.key == key)).first()
         if row is None or row[0] < window.limit:
             return None
         ends = row[1] + timedelta(seconds=window.seconds)

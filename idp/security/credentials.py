@@ -88,13 +88,23 @@ def hasher() -> PasswordHasher:
     return current_app.extensions["idp.hasher"]  # type: ignore[no-any-return]
 
 
-def verify(realm: Realm, typed: str, password: str, find: Callable[[str], Subject[T] | None], *,
-           scope: str = "", canonicalise: Callable[[str], str] = canonical.login) -> Subject[T]:
+def verify(
+    realm: Realm,
+    typed: str,
+    password: str,
+    find: Callable[[str], Subject[T] | None],
+    *,
+    scope: str = "",
+    canonicalise: Callable[[str], str] = canonical.login,
+) -> Subject[T]:
     """Check a password given with a typed identifier; ``find`` looks up its canonical form."""
     identifier = canonicalise(typed)[:512]
     subject = find(identifier)
-    key = subject.throttle_key if subject is not None else (
-        f"{realm.name}:unknown:{mac(Purpose.COUNTER_KEY, f'{scope}/{identifier}', length=40)}")
+    key = (
+        subject.throttle_key
+        if subject is not None
+        else (f"{realm.name}:unknown:{mac(Purpose.COUNTER_KEY, f'{scope}/{identifier}', length=40)}")
+    )
     return _check(realm, key, subject, password)
 
 

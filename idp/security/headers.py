@@ -9,21 +9,24 @@ from flask import Response
 from flask import g
 from flask import request
 
+
 def csp(form_targets: set[str] | None = None) -> str:
     # form-action also governs the redirects that follow a form's submission (login →
     # /authorize → the client's redirect URI): a page whose form may end at a client names
     # that one validated origin, and no other.
     form_action = " ".join(["'self'", *sorted(form_targets or ())])
-    return "; ".join((
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "object-src 'none'",
-        "base-uri 'none'",
-        f"form-action {form_action}",
-        "frame-ancestors 'none'",
-    ))
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "object-src 'none'",
+            "base-uri 'none'",
+            f"form-action {form_action}",
+            "frame-ancestors 'none'",
+        )
+    )
 
 
 def allow_form_redirect(uri: str) -> None:

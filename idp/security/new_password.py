@@ -97,5 +97,10 @@ def apply(account: PasswordHolder, password: str, reason: Reason, *, keep_sessio
     account.password_changed_at = clock.now()
     throttle().clear(account_key(account.id))
     audit.record(_AUDIT[reason], account.id)
-    events.password_changed.send(current_app._get_current_object(), account=account, reason=reason,  # type: ignore[attr-defined]
-                                 keep_session_hash=keep_session_hash, first=first)
+    events.password_changed.send(
+        current_app._get_current_object(),
+        account=account,
+        reason=reason,  # type: ignore[attr-defined]
+        keep_session_hash=keep_session_hash,
+        first=first,
+    )

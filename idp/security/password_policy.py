@@ -66,8 +66,9 @@ class Evaluation:
 
     def messages(self, max_length: int = DEFAULT_MAX_LENGTH) -> list[str]:
         """The unmet rules as sentences in the current language."""
-        return [str(MESSAGES[r]) % {"max": max_length} if r is Rule.MAX_LENGTH else str(MESSAGES[r])
-                for r in self.unmet]
+        return [
+            str(MESSAGES[r]) % {"max": max_length} if r is Rule.MAX_LENGTH else str(MESSAGES[r]) for r in self.unmet
+        ]
 
 
 @functools.cache

@@ -49,10 +49,12 @@ class Reservation:
 class Throttle:
     def __init__(self, settings: ThrottleSettings, counter: Counter) -> None:
         self.counter = counter
-        self.credential = Window(settings.account_max_failures, settings.account_window_seconds,
-                                 settings.account_lockout_seconds)
-        self.address = Window(settings.address_max_failures, settings.address_window_seconds,
-                              settings.address_lockout_seconds)
+        self.credential = Window(
+            settings.account_max_failures, settings.account_window_seconds, settings.account_lockout_seconds
+        )
+        self.address = Window(
+            settings.address_max_failures, settings.address_window_seconds, settings.address_lockout_seconds
+        )
 
     def reserve(self, credential_key: str, address: str | None) -> Reservation:
         """Take one attempt on both windows, or raise :class:`Locked` (nothing taken)."""

@@ -110,10 +110,12 @@ def change_password(current: sessions.SsoSession) -> ResponseReturnValue:
     if not form.is_submitted():
         return render_template("selfservice/account-password.html", form=form, account=account)
     s = current_app.config["IDP_SETTINGS"].selfservice
-    if not ratelimit.hit(f"password-change:acct:{account.id}", s.password_changes_per_account,
-                         s.request_window_seconds):
-        return render_template("selfservice/account-password.html", form=form, account=account,
-                               error=str(TOO_MANY)), 429
+    if not ratelimit.hit(
+        f"password-change:acct:{account.id}", s.password_changes_per_account, s.request_window_seconds
+    ):
+        return render_template(
+            "selfservice/account-password.html", form=form, account=account, error=str(TOO_MANY)
+        ), 429
     if form.validate():
         try:
             # The current password goes through the login's throttle: a wrong one counts as a failure.
@@ -124,8 +126,9 @@ def change_password(current: sessions.SsoSession) -> ResponseReturnValue:
             form.current.errors = [str(exc.message)]
         else:
             if check_new_password(form, account.login):
-                new_password.apply(account, form.password.data or "", new_password.Reason.CHANGE,
-                                   keep_session_hash=current.id_hash)
+                new_password.apply(
+                    account, form.password.data or "", new_password.Reason.CHANGE, keep_session_hash=current.id_hash
+                )
                 db.session.commit()
                 flash(str(PASSWORD_CHANGED))
                 return redirect(url_for("account.profile"))

@@ -48,8 +48,9 @@ LIMIT_PURPOSE = "api-password"
 
 
 class ConfirmAccountForm(CaptchaForm):
-    company_account = StringField(COMPANY_LABEL, validators=[
-        DataRequired(REQUIRED), Regexp(r"^\s*OCB\d{7}\s*$", message=BAD_COMPANY)])
+    company_account = StringField(
+        COMPANY_LABEL, validators=[DataRequired(REQUIRED), Regexp(r"^\s*OCB\d{7}\s*$", message=BAD_COMPANY)]
+    )
     email = StringField(_l("Email"), validators=[DataRequired(REQUIRED), Length(max=254)])
 
 
@@ -70,8 +71,12 @@ def send_code(company_account: str, email: str) -> None:
     user = console_users.by_email(company_account, email)
     if user is not None:
         send_verification_code(user, PURPOSE)
-    audit.record(audit.EventTag.API_PASSWORD_RESET_REQUESTED, user.account.id if user else None,
-                 subject=audit.subject_hash(limit_target(company_account, email)), known=user is not None)
+    audit.record(
+        audit.EventTag.API_PASSWORD_RESET_REQUESTED,
+        user.account.id if user else None,
+        subject=audit.subject_hash(limit_target(company_account, email)),
+        known=user is not None,
+    )
 
 
 def reset(company_account: str, email: str, password: str, confirm: str, code: str) -> tuple[list[str], list[str]]:
@@ -102,9 +107,13 @@ def confirm_account() -> ResponseReturnValue:
     company, email = canonical.company_account(form.company_account.data or ""), (form.email.data or "").strip()
     next_form = ResetApiPasswordForm(formdata=None, company_account=company, email=email)
     return captcha_request(
-        form, purpose=LIMIT_PURPOSE, target=limit_target(company, email),
-        template="selfservice/api-password.html", sent_template="selfservice/api-password-new.html",
-        act=lambda: send_code(company, email), context={"form": next_form},
+        form,
+        purpose=LIMIT_PURPOSE,
+        target=limit_target(company, email),
+        template="selfservice/api-password.html",
+        sent_template="selfservice/api-password-new.html",
+        act=lambda: send_code(company, email),
+        context={"form": next_form},
     )
 
 
@@ -113,8 +122,13 @@ def reset_api_password() -> ResponseReturnValue:
     form = ResetApiPasswordForm()
     if not form.validate():
         return render_template("selfservice/api-password-new.html", form=form), 400
-    password_errors, code_errors = reset(form.company_account.data or "", form.email.data or "",
-                                         form.password.data or "", form.confirm.data or "", form.code.data or "")
+    password_errors, code_errors = reset(
+        form.company_account.data or "",
+        form.email.data or "",
+        form.password.data or "",
+        form.confirm.data or "",
+        form.code.data or "",
+    )
     if password_errors or code_errors:
         form.password.errors = password_errors
         form.code.errors = code_errors

@@ -46,8 +46,13 @@ def _fields(*names: str) -> dict[str, str]:
 def new_captcha() -> ResponseReturnValue:
     challenge = captcha.new_challenge()
     db.session.commit()
-    return jsonify({"captcha_id": challenge, "image": url_for("captcha.image", challenge_id=challenge, _external=True),
-                    "audio": url_for("captcha.audio", challenge_id=challenge, _external=True)}), 201
+    return jsonify(
+        {
+            "captcha_id": challenge,
+            "image": url_for("captcha.image", challenge_id=challenge, _external=True),
+            "audio": url_for("captcha.audio", challenge_id=challenge, _external=True),
+        }
+    ), 201
 
 
 @bp.post("/codes")
@@ -62,15 +67,20 @@ def request_code() -> ResponseReturnValue:
         raise ApiError(400, "The captcha characters do not match.", "IAM.0003")
     send_code(company, email)
     db.session.commit()
-    return jsonify({"message": "If this email belongs to a console user of this company account, "
-                               "a verification code valid for 60 seconds has been sent to it."}), 202
+    return jsonify(
+        {
+            "message": "If this email belongs to a console user of this company account, "
+            "a verification code valid for 60 seconds has been sent to it."
+        }
+    ), 202
 
 
 @bp.post("")
 def set_password() -> ResponseReturnValue:
     data = _fields("company_account", "email", "code", "password", "confirm")
-    password_errors, code_errors = reset(data["company_account"], data["email"], data["password"], data["confirm"],
-                                         data["code"])
+    password_errors, code_errors = reset(
+        data["company_account"], data["email"], data["password"], data["confirm"], data["code"]
+    )
     if password_errors or code_errors:
         raise ApiError(400, " ".join(password_errors or code_errors), "IAM.0003")
     return "", 204

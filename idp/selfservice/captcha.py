@@ -17,8 +17,9 @@ bp = Blueprint("captcha", __name__)
 
 def _live(challenge_id: str) -> CaptchaChallenge:
     s = current_app.config["IDP_SETTINGS"].selfservice
-    if not ratelimit.hit(ratelimit.address_key("captcha", request.remote_addr), s.captcha_per_address,
-                         s.captcha_window_seconds):
+    if not ratelimit.hit(
+        ratelimit.address_key("captcha", request.remote_addr), s.captcha_per_address, s.captcha_window_seconds
+    ):
         abort(429)
     challenge = captcha.live(challenge_id)
     if challenge is None:
@@ -28,11 +29,13 @@ def _live(challenge_id: str) -> CaptchaChallenge:
 
 @bp.get("/captcha/<challenge_id>.png")
 def image(challenge_id: str) -> Response:
-    return Response(captcha.image(_live(challenge_id).answer), mimetype="image/png",
-                    headers={"Cache-Control": "no-store"})
+    return Response(
+        captcha.image(_live(challenge_id).answer), mimetype="image/png", headers={"Cache-Control": "no-store"}
+    )
 
 
 @bp.get("/captcha/<challenge_id>.wav")
 def audio(challenge_id: str) -> Response:
-    return Response(captcha.audio(_live(challenge_id).answer), mimetype="audio/wav",
-                    headers={"Cache-Control": "no-store"})
+    return Response(
+        captcha.audio(_live(challenge_id).answer), mimetype="audio/wav", headers={"Cache-Control": "no-store"}
+    )

@@ -56,15 +56,21 @@ def issue(account: Account, max_age_seconds: int) -> str:
     now = clock.now()
     db.session.execute(
         update(PasswordLink)
-        .where(PasswordLink.account_id == account.id, PasswordLink.used_at.is_(None),
-               PasswordLink.superseded_at.is_(None))
+        .where(
+            PasswordLink.account_id == account.id, PasswordLink.used_at.is_(None), PasswordLink.superseded_at.is_(None)
+        )
         .values(superseded_at=now)
     )
     token = new_token()
-    db.session.add(PasswordLink(
-        id_hash=token_hash(token), account_id=account.id, created_at=now,
-        expires_at=now + timedelta(seconds=max_age_seconds), attempts=0,
-    ))
+    db.session.add(
+        PasswordLink(
+            id_hash=token_hash(token),
+            account_id=account.id,
+            created_at=now,
+            expires_at=now + timedelta(seconds=max_age_seconds),
+            attempts=0,
+        )
+    )
     return token
 
 
@@ -106,8 +112,10 @@ def spend_attempt(link: PasswordLink, max_attempts: int) -> None:
 
 def consume(link: PasswordLink) -> bool:
     """Mark the link used; False if another request used it first."""
-    return bool(db.session.execute(
-        update(PasswordLink)
-        .where(PasswordLink.id_hash == link.id_hash, PasswordLink.used_at.is_(None))
-        .values(used_at=clock.now())
-    ).rowcount)
+    return bool(
+        db.session.execute(
+            update(PasswordLink)
+            .where(PasswordLink.id_hash == link.id_hash, PasswordLink.used_at.is_(None))
+            .values(used_at=clock.now())
+        ).rowcount
+    )

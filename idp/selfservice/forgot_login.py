@@ -40,7 +40,10 @@ def forgot_login() -> ResponseReturnValue:
         return render_with_captcha("selfservice/forgot-login.html", form)
     email = form.email.data or ""
     return captcha_request(
-        form, purpose="forgot-login", target=canonical_email(email),
-        template="selfservice/forgot-login.html", sent_template="selfservice/forgot-login-sent.html",
+        form,
+        purpose="forgot-login",
+        target=canonical_email(email),
+        template="selfservice/forgot-login.html",
+        sent_template="selfservice/forgot-login-sent.html",
         act=lambda: send_login_reminder(email),
     )

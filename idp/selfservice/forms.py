@@ -66,12 +66,16 @@ class ChangePasswordForm(NewPasswordForm):
 
 
 class ProfileForm(FlaskForm):
-    civility = RadioField(_l("Civility"), choices=[SelectChoice("madame", _l("Madam")),
-                                                   SelectChoice("monsieur", _l("Sir"))], validators=[Optional()])
+    civility = RadioField(
+        _l("Civility"),
+        choices=[SelectChoice("madame", _l("Madam")), SelectChoice("monsieur", _l("Sir"))],
+        validators=[Optional()],
+    )
     last_name = StringField(_l("Last name"), validators=[DataRequired(REQUIRED), Length(max=100)])
     first_name = StringField(_l("First name"), validators=[DataRequired(REQUIRED), Length(max=100)])
     email = StringField(_l("Email"), validators=[DataRequired(REQUIRED), Length(max=254)])
     landline = StringField(_l("Landline"), validators=[Optional(), Length(max=32)])
     mobile = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=32)])
-    language = SelectField(_l("Preferred language"),
-                           choices=[SelectChoice("fr", "Français"), SelectChoice("en", "English")])
+    language = SelectField(
+        _l("Preferred language"), choices=[SelectChoice("fr", "Français"), SelectChoice("en", "English")]
+    )

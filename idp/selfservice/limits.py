@@ -47,8 +47,16 @@ def render_with_captcha(template: str, form, status: int = 200, **context) -> Re
     return render_template(template, form=form, **context), status
 
 
-def captcha_request(form, *, purpose: str, target: str, template: str, sent_template: str,  # type: ignore[no-untyped-def]
-                    act: Callable[[], None], context: dict | None = None) -> ResponseReturnValue:
+def captcha_request(
+    form,
+    *,
+    purpose: str,
+    target: str,
+    template: str,
+    sent_template: str,  # type: ignore[no-untyped-def]
+    act: Callable[[], None],
+    context: dict | None = None,
+) -> ResponseReturnValue:
     """The non-revealing request pages: fields, then limits, then captcha, then ``act``;
     the same confirmation page whatever ``act`` found."""
     if not form.validate():

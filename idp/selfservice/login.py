@@ -1,12 +1,15 @@
 """Login, logout and the signed-in landing page.
 
-    [no session] --GET /login--> form --POST ok--> [session, cookie rotated] --> next or /
-                                      --POST bad--> form + one generic message (401)
-                                      --locked----> form + retry-later message (429)
-    [session] --POST /logout--> [ended, cookie cleared] --> /login
+[no session] --GET /login--> form --POST ok--> [session, cookie rotated] --> next or /
+                                  --POST bad--> form + one generic message (401)
+                                  --locked----> form + retry-later message (429)
+[session] --POST /logout--> [ended, cookie cleared] --> /login
 """
 
 from __future__ import annotations
+
+from urllib.parse import parse_qs
+from urllib.parse import urlsplit
 
 from flask import Blueprint
 from flask import flash
@@ -15,30 +18,26 @@ from flask import render_template
 from flask import request
 from flask import session as form_state
 from flask import url_for
-from urllib.parse import parse_qs
-from urllib.parse import urlsplit
-
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from idp.security import audit
 from idp import sessions
+from idp.directory.credentials import authenticate
 from idp.directory.models import Membership
 from idp.extensions import db
-from idp.directory.credentials import authenticate
+from idp.keystone.views import versions
+from idp.oidc.grants import query_client
+from idp.security import audit
 from idp.security.credentials import InvalidCredentials
+from idp.security.headers import allow_form_redirect
+from idp.security.redirects import safe_next
 from idp.security.throttle import Locked
 from idp.selfservice.forms import LoginForm
 from idp.selfservice.forms import LogoutForm
-from idp.keystone.views import versions
-from idp.oidc.grants import query_client
-from idp.security.headers import allow_form_redirect
-from idp.security.redirects import safe_next
 from idp.ui import SIGNED_OUT
 
 bp = Blueprint("selfservice", __name__)
-
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -74,14 +74,23 @@ def _selected(session: sessions.SsoSession) -> tuple[list[ConsoleUser], ConsoleU
     return users, chosen
 
 
-def _page(user: ConsoleUser | None, users: list[ConsoleUser], form: AddKeyForm, status: int = 200,
-          **context: object) -> ResponseReturnValue:
+def _page(
+    user: ConsoleUser | None, users: list[ConsoleUser], form: AddKeyForm, status: int = 200, **context: object
+) -> ResponseReturnValue:
     keys = access_keys.permanent_keys(user) if user else []
     limit = current_app.config["IDP_SETTINGS"].api.max_access_keys
-    return render_template("selfservice/my-credential.html", user=user, users=users, form=form, keys=keys,
-                           limit=limit, action_form=KeyActionForm(), mask_email=mask_email,
-                           domain_id=console_users.domain_id(user.contract_id) if user else None,
-                           **context), status
+    return render_template(
+        "selfservice/my-credential.html",
+        user=user,
+        users=users,
+        form=form,
+        keys=keys,
+        limit=limit,
+        action_form=KeyActionForm(),
+        mask_email=mask_email,
+        domain_id=console_users.domain_id(user.contract_id) if user else None,
+        **context,
+    ), status
 
 
 def _api_password_error(user: ConsoleUser, password: str) -> str | None:
@@ -125,9 +134,15 @@ def page(session: sessions.SsoSession) -> ResponseReturnValue:
         return _page(user, users, form, 400, adding=True, error=str(TOO_MANY_KEYS))
     db.session.commit()
     csv = f"User Name,Access Key Id,Secret Access Key\r\n{user.account.login},{key.access},{secret}\r\n"
-    response = current_app.make_response(render_template(
-        "selfservice/access-key-created.html", user=user, key=key, secret=secret,
-        csv_href="data:text/csv;charset=utf-8," + quote(csv)))
+    response = current_app.make_response(
+        render_template(
+            "selfservice/access-key-created.html",
+            user=user,
+            key=key,
+            secret=secret,
+            csv_href="data:text/csv;charset=utf-8," + quote(csv),
+        )
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 

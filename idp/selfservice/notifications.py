@@ -24,21 +24,30 @@ from idp.security.new_password import Reason
 def _password_changed(_app: Flask, *, account: Account, reason: Reason, first: bool, **_: Any) -> None:
     if reason is Reason.OPERATOR and first:
         return  # an account's first password, set by an operator, changes nothing to tell about
-    enqueue(messages.for_account("password-changed", account,
-                                 link=messages.external_url("password.forgot_password")))
+    enqueue(messages.for_account("password-changed", account, link=messages.external_url("password.forgot_password")))
 
 
 def _api_password_changed(_app: Flask, *, console_user: ConsoleUser, **_: Any) -> None:
-    enqueue(messages.for_account("api-password-changed", console_user.membership.account,
-                                 company=console_user.membership.contract_id))
+    enqueue(
+        messages.for_account(
+            "api-password-changed", console_user.membership.account, company=console_user.membership.contract_id
+        )
+    )
 
 
 def send_verification_code(user: ConsoleUser, purpose: CodePurpose) -> None:
     """Issue a code and mail it to the console user's person, in the caller's transaction."""
     code = codes.issue(user.id, purpose)
-    enqueue(messages.for_account("verification-code", user.account, code=code, purpose=purpose.value,
-                                 company=user.contract_id,
-                                 seconds=current_app.config["IDP_SETTINGS"].api.code_lifetime_seconds))
+    enqueue(
+        messages.for_account(
+            "verification-code",
+            user.account,
+            code=code,
+            purpose=purpose.value,
+            company=user.contract_id,
+            seconds=current_app.config["IDP_SETTINGS"].api.code_lifetime_seconds,
+        )
+    )
 
 
 def init_app(app: Flask) -> None:

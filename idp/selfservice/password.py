@@ -1,9 +1,9 @@
 """Forgot password (also the first-access "password customization") and the reset link page.
 
-    /forgot-password  login + captcha ──► same confirmation page, known login or not
-                      (known & active: a PasswordLink and its email, in one transaction)
-    /reset-password/<token>  new password twice ──► policy ──► password set, link used,
-                      every session ended, confirmation email ──► /login
+/forgot-password  login + captcha ──► same confirmation page, known login or not
+                  (known & active: a PasswordLink and its email, in one transaction)
+/reset-password/<token>  new password twice ──► policy ──► password set, link used,
+                  every session ended, confirmation email ──► /login
 """
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ from flask import Blueprint
 from flask import current_app
 from flask import flash
 from flask import redirect
-from flask import request
 from flask import render_template
+from flask import request
 from flask import url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
-
 from sqlalchemy import select
 
 from idp.directory.models import Account
@@ -77,8 +76,11 @@ def forgot_password() -> ResponseReturnValue:
         return render_with_captcha("selfservice/forgot-password.html", form)
     login = form.login.data or ""
     return captcha_request(
-        form, purpose="forgot-password", target=canonical.login(login),
-        template="selfservice/forgot-password.html", sent_template="selfservice/forgot-password-sent.html",
+        form,
+        purpose="forgot-password",
+        target=canonical.login(login),
+        template="selfservice/forgot-password.html",
+        sent_template="selfservice/forgot-password-sent.html",
         act=lambda: request_reset(login),
     )
 

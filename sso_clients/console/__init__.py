@@ -15,8 +15,9 @@ from sso_clients import rp
 
 def create_app(config: rp.RpConfig | None = None) -> Flask:
     app = Flask(__name__)
-    rp.init_rp(app, config or rp.RpConfig.from_env("CONSOLE", "console", "http://127.0.0.1:5002",
-                                                  "openid profile email"))
+    rp.init_rp(
+        app, config or rp.RpConfig.from_env("CONSOLE", "console", "http://127.0.0.1:5002", "openid profile email")
+    )
 
     from sso_clients.console.api import bp as api
 

@@ -36,10 +36,19 @@ def _by_signature() -> dict[str, Any]:
     config = current_app.extensions["rp.config"]
     raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.full_path
     path, _, query = raw.partition("?")
-    credentials = {"verb": request.method, "path": path, "query_string": query, "headers": dict(request.headers),
-                   "body_hash": hashlib.sha256(request.get_data(cache=True)).hexdigest()}
-    answer = requests.post(_idp("/v3/ec2tokens"), json={"credentials": credentials},
-                           auth=(config.client_id, config.client_secret), timeout=10)
+    credentials = {
+        "verb": request.method,
+        "path": path,
+        "query_string": query,
+        "headers": dict(request.headers),
+        "body_hash": hashlib.sha256(request.get_data(cache=True)).hexdigest(),
+    }
+    answer = requests.post(
+        _idp("/v3/ec2tokens"),
+        json={"credentials": credentials},
+        auth=(config.client_id, config.client_secret),
+        timeout=10,
+    )
     if answer.status_code != 200:
         message = answer.json().get("error", {}).get("message", "verify aksk signature fail")
         raise GatewayError(message, status=401 if answer.status_code in (400, 401) else answer.status_code)
@@ -47,8 +56,9 @@ def _by_signature() -> dict[str, Any]:
 
 
 def _by_token(token: str) -> dict[str, Any]:
-    answer = requests.get(_idp("/v3/auth/tokens") + "?nocatalog",
-                          headers={"X-Auth-Token": token, "X-Subject-Token": token}, timeout=10)
+    answer = requests.get(
+        _idp("/v3/auth/tokens") + "?nocatalog", headers={"X-Auth-Token": token, "X-Subject-Token": token}, timeout=10
+    )
     if answer.status_code != 200:
         raise GatewayError("Incorrect IAM authentication information: the token is invalid or expired", "APIGW.0307")
     return answer.json()["token"]
@@ -61,9 +71,13 @@ def caller() -> dict[str, Any]:
         token = _by_token(request.headers["X-Auth-Token"])
     else:
         raise GatewayError("Incorrect IAM authentication information: no token and no signature", "APIGW.0101")
-    return {"user": {"id": token["user"]["id"], "name": token["user"]["name"]},
-            "company_account": token["user"]["domain"]["name"], "console_roles": [r["name"] for r in token["roles"]],
-            "methods": token["methods"], "project": (token.get("project") or {}).get("id")}
+    return {
+        "user": {"id": token["user"]["id"], "name": token["user"]["name"]},
+        "company_account": token["user"]["domain"]["name"],
+        "console_roles": [r["name"] for r in token["roles"]],
+        "methods": token["methods"],
+        "project": (token.get("project") or {}).get("id"),
+    }
 
 
 @bp.get("/whoami")

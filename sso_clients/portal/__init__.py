@@ -37,15 +37,25 @@ def _language(user: dict | None) -> str:  # type: ignore[type-arg]
 
 def create_app(config: rp.RpConfig | None = None, console_url: str = "http://127.0.0.1:5002") -> Flask:
     app = Flask(__name__)
-    config = config or rp.RpConfig.from_env("PORTAL", "portal", "http://127.0.0.1:5001", "openid profile email contracts")
+    config = config or rp.RpConfig.from_env(
+        "PORTAL", "portal", "http://127.0.0.1:5001", "openid profile email contracts"
+    )
     rp.init_rp(app, config)
     CSRFProtect(app).exempt(rp.backchannel_logout)  # the IdP's server-to-server POST carries a signed token
     console = os.environ.get("CONSOLE_BASE_URL", console_url)
 
     def page(template: str, user: dict | None, status: int = 200, **context: object) -> ResponseReturnValue:  # type: ignore[type-arg]
         lang = _language(user)
-        return render_template(template, user=user, lang=lang, t=TEXT[lang], languages=LANGUAGES,
-                               idp=config.issuer.rstrip("/"), console=console, **context), status
+        return render_template(
+            template,
+            user=user,
+            lang=lang,
+            t=TEXT[lang],
+            languages=LANGUAGES,
+            idp=config.issuer.rstrip("/"),
+            console=console,
+            **context,
+        ), status
 
     @app.get("/")
     def home() -> ResponseReturnValue:
@@ -61,8 +71,14 @@ def create_app(config: rp.RpConfig | None = None, console_url: str = "http://127
             abort(404)
         if SECTIONS[name] not in visible_sections(contract):
             return page("portal.html", user, 403, visible=visible_sections, error=TEXT[_language(user)]["forbidden"])
-        return page("section.html", user, section=SECTIONS[name], contract=contract,
-                    level=contract["roles"][name], grants=level_grants)
+        return page(
+            "section.html",
+            user,
+            section=SECTIONS[name],
+            contract=contract,
+            level=contract["roles"][name],
+            grants=level_grants,
+        )
 
     @app.post("/language")
     def language() -> ResponseReturnValue:

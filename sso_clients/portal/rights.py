@@ -31,50 +31,115 @@ class Section:
     features: tuple[Feature, ...]
 
 
-SECTIONS: dict[str, Section] = {s.name: s for s in (
-    Section("contract", "Contrat", "Contract", ("visitor", "manager"), (
-        Feature("Accéder à la section", "Go to the section", "visitor"),
-        Feature("Visualiser le paragraphe « Société »", "View paragraph \"Company\"", "manager"),
-        Feature("Bouton « Accéder à votre espace documentaire »", "Button \"Access to your documentary space\"", "manager"),
-    )),
-    Section("dashboard", "Tableau de bord", "Dashboard", ("none", "visitor"), (
-        Feature("Visualiser les rapports de performance de mon infrastructure virtuelle",
-                "View the performance reports of my virtual infrastructure", "visitor"),
-        Feature("Bouton accéder à la console technique", "Button to access the technical console", "console"),
-    )),
-    Section("orders", "Commandes", "Orders", ("none", "visitor"), (
-        Feature("Accéder à la section (lecture seule)", "Go to the section (read only)", "visitor"),
-    )),
-    Section("subscriptions", "Abonnements", "Subscriptions", ("none", "visitor", "manager"), (
-        Feature("Accéder à la section", "Go to the section", "visitor"),
-    )),
-    Section("services", "Services", "Services", ("none", "visitor", "manager"), (
-        Feature("Visualiser le catalogue de services", "View the catalog of services", "visitor"),
-        Feature("Faire une recherche dans le catalogue", "Search the catalog", "visitor"),
-        Feature("Visualiser le détail d'un service", "View details of a service", "visitor"),
-        Feature("Commander un service", "Order a service", "manager"),
-        Feature("Bouton gérer vos services", "Manage your services button", "visitor"),
-    )),
-    Section("invoices", "Factures", "Invoices", ("none", "visitor", "manager"), (
-        Feature("Visualiser les informations de contact du service Accueil Factures",
-                "View the contact details of the invoice desk", "visitor"),
-        Feature("Visualiser les factures et leurs montants", "View invoices and their amounts", "manager"),
-        Feature("Visualiser les rapports de consommation et la pré-facturation",
-                "View usage reports and pre-invoicing", "manager"),
-    )),
-    Section("support", "Support", "Support", ("none", "visitor", "manager"), (
-        Feature("Visualiser les informations de contact du Centre Support Client",
-                "View the contact details of the Customer Support Centre", "visitor"),
-        Feature("Bouton ouvrir un ticket incident", "Button to open an incident ticket", "visitor"),
-    )),
-    Section("users", "Utilisateurs", "Users", ("none", "visitor", "manager"), (
-        Feature("Visualiser les informations des utilisateurs", "View user information", "visitor"),
-        Feature("Rechercher un utilisateur", "Search for a user", "visitor"),
-        Feature("Ajouter un nouvel utilisateur", "Add a new user", "manager"),
-        Feature("Modifier les rôles d'un utilisateur", "Modify a user's roles", "manager"),
-        Feature("Supprimer un utilisateur (jamais le référent)", "Delete a user (never the referent)", "manager"),
-    )),
-)}
+SECTIONS: dict[str, Section] = {
+    s.name: s
+    for s in (
+        Section(
+            "contract",
+            "Contrat",
+            "Contract",
+            ("visitor", "manager"),
+            (
+                Feature("Accéder à la section", "Go to the section", "visitor"),
+                Feature("Visualiser le paragraphe « Société »", 'View paragraph "Company"', "manager"),
+                Feature(
+                    "Bouton « Accéder à votre espace documentaire »",
+                    'Button "Access to your documentary space"',
+                    "manager",
+                ),
+            ),
+        ),
+        Section(
+            "dashboard",
+            "Tableau de bord",
+            "Dashboard",
+            ("none", "visitor"),
+            (
+                Feature(
+                    "Visualiser les rapports de performance de mon infrastructure virtuelle",
+                    "View the performance reports of my virtual infrastructure",
+                    "visitor",
+                ),
+                Feature("Bouton accéder à la console technique", "Button to access the technical console", "console"),
+            ),
+        ),
+        Section(
+            "orders",
+            "Commandes",
+            "Orders",
+            ("none", "visitor"),
+            (Feature("Accéder à la section (lecture seule)", "Go to the section (read only)", "visitor"),),
+        ),
+        Section(
+            "subscriptions",
+            "Abonnements",
+            "Subscriptions",
+            ("none", "visitor", "manager"),
+            (Feature("Accéder à la section", "Go to the section", "visitor"),),
+        ),
+        Section(
+            "services",
+            "Services",
+            "Services",
+            ("none", "visitor", "manager"),
+            (
+                Feature("Visualiser le catalogue de services", "View the catalog of services", "visitor"),
+                Feature("Faire une recherche dans le catalogue", "Search the catalog", "visitor"),
+                Feature("Visualiser le détail d'un service", "View details of a service", "visitor"),
+                Feature("Commander un service", "Order a service", "manager"),
+                Feature("Bouton gérer vos services", "Manage your services button", "visitor"),
+            ),
+        ),
+        Section(
+            "invoices",
+            "Factures",
+            "Invoices",
+            ("none", "visitor", "manager"),
+            (
+                Feature(
+                    "Visualiser les informations de contact du service Accueil Factures",
+                    "View the contact details of the invoice desk",
+                    "visitor",
+                ),
+                Feature("Visualiser les factures et leurs montants", "View invoices and their amounts", "manager"),
+                Feature(
+                    "Visualiser les rapports de consommation et la pré-facturation",
+                    "View usage reports and pre-invoicing",
+                    "manager",
+                ),
+            ),
+        ),
+        Section(
+            "support",
+            "Support",
+            "Support",
+            ("none", "visitor", "manager"),
+            (
+                Feature(
+                    "Visualiser les informations de contact du Centre Support Client",
+                    "View the contact details of the Customer Support Centre",
+                    "visitor",
+                ),
+                Feature("Bouton ouvrir un ticket incident", "Button to open an incident ticket", "visitor"),
+            ),
+        ),
+        Section(
+            "users",
+            "Utilisateurs",
+            "Users",
+            ("none", "visitor", "manager"),
+            (
+                Feature("Visualiser les informations des utilisateurs", "View user information", "visitor"),
+                Feature("Rechercher un utilisateur", "Search for a user", "visitor"),
+                Feature("Ajouter un nouvel utilisateur", "Add a new user", "manager"),
+                Feature("Modifier les rôles d'un utilisateur", "Modify a user's roles", "manager"),
+                Feature(
+                    "Supprimer un utilisateur (jamais le référent)", "Delete a user (never the referent)", "manager"
+                ),
+            ),
+        ),
+    )
+}
 
 
 def level_grants(level: str, needs: str, console_roles: list[str]) -> bool:

@@ -205,3 +205,22 @@ def test_outbox_retry_sends_what_waited(runner: CliRunner, mail_config: Path, sm
     assert json.loads(result.output) == {"sent": 1}
     assert len(smtp.messages) == 1
     assert run("outbox", "retry", "--id", "999").exit_code == 2
+
+
+def test_operator_password_ends_every_session_and_tells_only_of_a_change(
+    runner: CliRunner, mail_config: Path, smtp, app: Flask  # type: ignore[no-untyped-def]
+) -> None:
+    """`idp users set-password` applies a new password like the other paths (security.new_password):
+    every session of the account ends; a replaced password is confirmed by email, a first one is not."""
+    from tests.conftest import AuthActions
+
+    run = lambda *a, **kw: runner.invoke(cli, ["--config", str(mail_config), *a], **kw)  # noqa: E731
+    assert run(*CONTRACT).exit_code == 0
+    assert run("users", "set-password", "paul.dupont", "--password-stdin", input="Strong#Pass-2026\n").exit_code == 0
+    assert [m["Subject"] for m in smtp.to("paul.dupont@orangecloud.com")] == ["Votre accès à l'Espace Client Cloud"]
+    browser = AuthActions(app.test_client())
+    assert browser.login("paul.dupont", "Strong#Pass-2026").status_code == 302
+    assert browser.client.get("/").status_code == 200
+    assert run("users", "set-password", "paul.dupont", "--password-stdin", input="Other#Pass-2027x\n").exit_code == 0
+    assert browser.client.get("/").status_code == 302  # the session opened with the old password is over
+    assert len(smtp.to("paul.dupont@orangecloud.com")) == 2  # the change is confirmed to the person

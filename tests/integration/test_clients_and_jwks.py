@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from idp.cli import cli
 from idp.extensions import db
-from idp.oidc import clients as registry
 from idp.oidc.models import OAuth2Client
 
 CREATE = ["clients", "create", "--client-id", "portal", "--name", "Customer Area",

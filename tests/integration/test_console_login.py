@@ -14,9 +14,9 @@ from idp.oidc import clients as registry
 from tests.conftest import AuthActions
 from tests.conftest import csrf_token
 from tests.factories import Person
-from tests.integration.test_oidc_code_flow import authorize
-from tests.integration.test_oidc_code_flow import pkce
-from tests.integration.test_oidc_code_flow import query
+from tests.helpers import authorize
+from tests.helpers import pkce
+from tests.helpers import query
 
 CB = "http://127.0.0.1:5002/callback"
 

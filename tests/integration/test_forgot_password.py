@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
 
 from idp import clock
 from idp.directory.models import Account

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import secrets
 from datetime import timedelta
 from urllib.parse import parse_qs
 from urllib.parse import urlencode
@@ -18,68 +16,17 @@ from joserfc.jwk import KeySet
 
 from idp import clock
 from idp.extensions import db
-from idp.oidc import clients as registry
 from tests.conftest import AuthActions
 from tests.conftest import csrf_token
 from tests.factories import Person
-
-ISSUER = "http://127.0.0.1:5000"
-CB = "http://127.0.0.1:5001/callback"
-
-
-@pytest.fixture
-def rp(app: Flask, paul: Person) -> dict[str, str]:
-    """A first-party confidential client, a third-party one and a public one."""
-    with app.app_context():
-        app.extensions["idp.keys"].ensure()
-        portal = registry.create(client_id="portal", name="Customer Area", redirect_uris=[CB], first_party=True)
-        other = registry.create(client_id="other", name="Other App", redirect_uris=["https://other.example/cb"])
-        registry.create(client_id="spa", name="SPA", redirect_uris=["http://localhost:8080/cb"], public=True)
-        db.session.commit()
-    return {"portal": portal.secret or "", "other": other.secret or ""}
-
-
-def pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    return verifier, challenge
-
-
-def authorize(client: FlaskClient, challenge: str | None, **extra: str):  # type: ignore[no-untyped-def]
-    params = {"response_type": "code", "client_id": "portal", "redirect_uri": CB, "scope": "openid profile email contracts",
-              "state": "st-1", "nonce": secrets.token_urlsafe(8)}  # a fresh nonce per request
-    if challenge:
-        params.update(code_challenge=challenge, code_challenge_method="S256")
-    params.update(extra)
-    return client.get("/authorize?" + urlencode({k: v for k, v in params.items() if v is not None}))
-
-
-def query(response) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    assert response.status_code == 302, response.text[:300]
-    return {k: v[0] for k, v in parse_qs(urlsplit(response.headers["Location"]).query).items()}
-
-
-def exchange(client: FlaskClient, code: str, verifier: str | None, secret: str, client_id: str = "portal", **extra: str):  # type: ignore[no-untyped-def]
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": CB, **extra}
-    if verifier:
-        data["code_verifier"] = verifier
-    auth = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-    return client.post("/token", data=data, headers={"Authorization": f"Basic {auth}"})
-
-
-def refresh(client: FlaskClient, token: str, secret: str):  # type: ignore[no-untyped-def]
-    auth = base64.b64encode(f"portal:{secret}".encode()).decode()
-    return client.post("/token", data={"grant_type": "refresh_token", "refresh_token": token},
-                       headers={"Authorization": f"Basic {auth}"})
-
-
-def signed_in_code(client: FlaskClient, auth: AuthActions, paul: Person, **extra: str) -> tuple[str, str]:
-    if client.get("/").status_code != 200:  # not signed in yet
-        auth.login(paul.login, paul.password)
-    verifier, challenge = pkce()
-    q = query(authorize(client, challenge, **extra))
-    assert q["state"] == "st-1" and q["iss"] == ISSUER
-    return q["code"], verifier
+from tests.helpers import CB
+from tests.helpers import ISSUER
+from tests.helpers import authorize
+from tests.helpers import exchange
+from tests.helpers import pkce
+from tests.helpers import query
+from tests.helpers import refresh
+from tests.helpers import signed_in_code
 
 
 def test_full_flow_id_token_and_userinfo(client: FlaskClient, auth: AuthActions, paul: Person, rp, app: Flask) -> None:  # type: ignore[no-untyped-def]

@@ -16,7 +16,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from joserfc import jwt
 from joserfc.jwk import KeySet
-
 from sqlalchemy import select
 
 from idp import clock
@@ -25,12 +24,12 @@ from idp.jobs import Job
 from idp.oidc import clients as registry
 from tests.conftest import AuthActions
 from tests.conftest import Outbox
-from tests.conftest import free_port
 from tests.conftest import csrf_token
+from tests.conftest import free_port
 from tests.factories import Person
-from tests.integration.test_oidc_code_flow import CB
-from tests.integration.test_oidc_code_flow import exchange
-from tests.integration.test_oidc_code_flow import signed_in_code
+from tests.helpers import CB
+from tests.helpers import exchange
+from tests.helpers import signed_in_code
 
 AFTER = "http://127.0.0.1:5001/"
 

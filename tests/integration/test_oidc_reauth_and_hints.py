@@ -19,13 +19,12 @@ from tests.conftest import AuthActions
 from tests.conftest import csrf_token
 from tests.factories import Person
 from tests.factories import member
-from tests.integration.test_oidc_code_flow import CB
-from tests.integration.test_oidc_code_flow import authorize
-from tests.integration.test_oidc_code_flow import exchange
-from tests.integration.test_oidc_code_flow import pkce
-from tests.integration.test_oidc_code_flow import query
-from tests.integration.test_oidc_code_flow import rp  # noqa: F401  (fixture)
-from tests.integration.test_oidc_code_flow import signed_in_code
+from tests.helpers import CB
+from tests.helpers import authorize
+from tests.helpers import exchange
+from tests.helpers import pkce
+from tests.helpers import query
+from tests.helpers import signed_in_code
 
 
 def id_token_of(client: FlaskClient, code: str, verifier: str, secret: str, client_id: str = "portal") -> dict:  # type: ignore[type-arg]

@@ -22,10 +22,9 @@ from idp.extensions import db
 from idp.oidc import clients as registry
 from tests.conftest import AuthActions
 from tests.factories import Person
-from tests.integration.test_oidc_code_flow import CB
-from tests.integration.test_oidc_code_flow import ISSUER
-from tests.integration.test_oidc_code_flow import rp  # noqa: F401  (fixture)
-from tests.integration.test_oidc_code_flow import signed_in_code
+from tests.helpers import CB
+from tests.helpers import ISSUER
+from tests.helpers import signed_in_code
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
