@@ -12,7 +12,7 @@ SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MO_FILES    := $(patsubst %.po,%.mo,$(wildcard idp/translations/*/LC_MESSAGES/messages.po))
 
 INTEROP     := tests/interop
-.PHONY: run test install chromium interop test-sqlite test-postgres bench lint clean
+.PHONY: run test install chromium interop test-sqlite test-postgres test-unit bench lint clean
 
 # Every package, pip and the build backend included, comes from the hashed lock (see requirements/README.md);
 # the project itself is then installed editable on top, without resolving anything.
@@ -60,13 +60,24 @@ test: install chromium interop
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
+# Everything on SQLite; on PostgreSQL, what touches the database (unit and browser tests do not).
 test-sqlite:
 	@echo "== test suite on SQLite =="
 	IDP_TEST_DATABASE_URL= $(BIN)/pytest $(PYTEST_ARGS)
 
 test-postgres:
-	@echo "== test suite on PostgreSQL =="
-	IDP_TEST_DATABASE_URL='$(PG_URL)' $(BIN)/pytest $(PYTEST_ARGS)
+	@echo "== test suite on PostgreSQL (without unit and browser tests: they do not depend on it) =="
+	IDP_TEST_DATABASE_URL='$(PG_URL)' $(BIN)/pytest -m "not unit and not browser" $(PYTEST_ARGS)
+
+# Seconds: policy, parsers, crypto wiring, settings, the architecture rules.
+test-unit: install
+	$(BIN)/pytest -m unit $(PYTEST_ARGS)
+
+# ruff (lint and format) and mypy on the product's code; CI runs it before the tests.
+lint: install
+	$(BIN)/ruff check idp sso_clients
+	$(BIN)/ruff format --check idp sso_clients
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python bench/login.py

@@ -38,6 +38,19 @@ from idp.settings import build
 from tests import factories
 from tests.helpers import CB
 
+# Markers by folder, in one place: `make test-unit` runs `unit`; the PostgreSQL pass skips
+# `unit` and `browser` (they do not depend on the database, so once is enough).
+FOLDER_MARKERS = {"unit": "unit", "browser": "browser", "interop": "interop"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(Path(__file__).parent).parts
+        marker = FOLDER_MARKERS.get(parts[0]) if len(parts) > 1 else "unit"  # tests/test_*.py: no database
+        if marker:
+            item.add_marker(getattr(pytest.mark, marker))
+
+
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 SECRET = "test-secret-" + "x" * 40
 TEST_CAPTCHA = "TESTOK"

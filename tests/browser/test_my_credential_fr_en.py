@@ -16,8 +16,6 @@ from tests.conftest import TEST_CAPTCHA
 from tests.conftest import SmtpSink
 from tests.conftest import text_of
 
-pytestmark = pytest.mark.browser
-
 T = {
     "fr": {"locale": "fr-FR", "company": "Compte entreprise (nom de domaine)", "email": "Email",
            "captcha": "Recopier les caractères", "get_code": "Obtenir le code", "new": "Nouveau mot de passe API",

@@ -15,8 +15,6 @@ from tests.conftest import SmtpSink
 from tests.conftest import link_in
 from tests.conftest import text_of
 
-pytestmark = pytest.mark.browser
-
 T = {
     "fr": {"locale": "fr-FR", "forgot": "Mot de passe oublié ?", "login": "Identifiant", "captcha": "Recopier les caractères",
            "validate": "Valider", "sent": "Confirmation de votre demande", "new": "Nouveau mot de passe",

@@ -19,8 +19,6 @@ from idp.oidc import clients as registry
 from tests import factories
 from tests.conftest import free_port
 
-pytestmark = pytest.mark.browser
-
 
 def _wait(url: str, proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
     deadline = time.monotonic() + 20

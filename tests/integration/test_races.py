@@ -47,8 +47,11 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from idp.directory import console_users
+from idp.directory.models import Account
 from idp.extensions import db
 from idp.oidc import clients as registry
+from idp.security import captcha
+from idp.selfservice import flows
 from tests import factories
 from tests.conftest import TEST_CAPTCHA
 from tests.conftest import AuthActions
@@ -402,6 +405,48 @@ def test_access_key_burst_creates_exactly_the_allowed_number(app: Flask, api_use
 
 
 # --- 5 and 6. authorization requests by POST ----------------------------------------------------
+
+
+# --- 4b. reset-link submissions and captcha answers -----------------------------------------
+
+
+def test_reset_link_burst_counts_at_most_the_allowed_submissions(app: Flask, paul: Person) -> None:
+    """20 parallel submissions of one reset link (each with a password the policy refuses):
+    at most ``link_max_attempts`` are counted and answered with the form again (400); the
+    rest find the link spent (410). A count read before it is written would let them all in."""
+    limit = settings_of(app).selfservice.link_max_attempts
+    with app.app_context():
+        account = db.session.get(Account, paul.account_id)
+        token = flows.issue(account, 3600)
+        db.session.commit()
+
+    def prepare(i: int, client: FlaskClient) -> str:
+        return csrf_token(client.get(f"/reset-password/{token}").text)
+
+    def send(i: int, client: FlaskClient, csrf: str) -> Any:
+        return client.post(f"/reset-password/{token}", data={"csrf_token": csrf, "password": "weak", "confirm": "weak"})
+
+    answers = burst(app, 20, send, prepare, hold_writes=0.5)
+    assert not crashed(answers), crashed(answers)[:3]
+    assert statuses(answers) == {400: limit, 410: 20 - limit}, statuses(answers)
+
+
+def test_captcha_burst_accepts_one_answer(app: Flask) -> None:
+    """20 parallel answers to one captcha challenge, all right: exactly one is accepted."""
+    with app.app_context():
+        challenge = captcha.new_challenge()
+        db.session.commit()
+
+    def prepare(i: int, client: FlaskClient) -> str:
+        return csrf_token(client.get("/forgot-password", environ_base={"REMOTE_ADDR": f"10.0.2.{i + 1}"}).text)
+
+    def send(i: int, client: FlaskClient, csrf: str) -> Any:
+        return client.post("/forgot-password", environ_base={"REMOTE_ADDR": f"10.0.2.{i + 1}"}, data={
+            "csrf_token": csrf, "login": f"someone.number{i}", "captcha_id": challenge, "captcha": TEST_CAPTCHA})
+
+    answers = burst(app, 20, send, prepare, hold_writes=0.5)
+    assert not crashed(answers), crashed(answers)[:3]
+    assert statuses(answers) == {200: 1, 400: 19}, statuses(answers)
 
 
 @pytest.fixture
