@@ -11,13 +11,15 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from idp.extensions import db
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     # WAL lets readers run beside the one writer; NORMAL sync is safe with WAL and skips an
     # fsync per commit; the busy timeout makes concurrent writers wait instead of failing.
     cursor = dbapi_connection.cursor()

@@ -16,7 +16,7 @@ from idp.security import new_password
 
 REFERENT_LOGIN = "paul.dupont"
 # A demo password on a loopback demo; `idp demo` refuses to run in production.
-DEMO_PASSWORD = "Espace#Client-0124"
+DEMO_PASSWORD = "Espace#Client-0124"  # noqa: S105 - published on purpose, for the demo only
 
 V, M = Level.VISITOR, Level.MANAGER
 
@@ -49,7 +49,7 @@ def load() -> bool:
         referent=paul,
     )
     engine.created_at = datetime(2016, 12, 16, tzinfo=UTC)
-    fca, _ = service.create_contract(
+    _fca, _ = service.create_contract(
         contract_id="OCB0000412",
         name="SI_qualif",
         offer="flexible-computing-advanced",

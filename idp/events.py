@@ -10,13 +10,28 @@ Every signal is sent with the Flask application as sender; keyword arguments are
 payload. Receivers are module-level functions, so connecting twice (tests build many
 apps) is harmless: blinker keeps one receiver per function.
 
-| signal | sent by | payload | connected by |
-|---|---|---|---|
-| ``session_ended`` | ``sessions`` | ``session_hash``, ``subject`` (public id) | ``oidc.logout``: revoke the session's tokens, queue back-channel logouts |
-| ``password_changed`` | ``security.new_password`` | ``account``, ``reason``, ``keep_session_hash``, ``first`` | ``sessions``: end the sessions; ``selfservice.notifications``: confirmation email |
-| ``account_removed`` | ``directory.service`` | ``account`` (still loaded, about to be deleted) | ``sessions``: end every session; ``oidc.logout``: revoke every token |
-| ``membership_changed`` | ``directory.service`` | ``account_id``, ``contract_id`` (roles changed or member removed) | ``oidc.logout``: revoke tokens that carried that contract's console roles |
-| ``api_password_changed`` | ``directory.console_users`` | ``console_user`` | ``keystone``: end its tokens; ``selfservice.notifications``: email |
+Each signal, with who sends it, its payload, and who connects to it:
+
+- ``session_ended``
+  - sent by ``sessions``
+  - payload: ``session_hash``, ``subject`` (public id)
+  - connected by ``oidc.logout``: revoke the session's tokens, queue back-channel logouts
+- ``password_changed``
+  - sent by ``security.new_password``
+  - payload: ``account``, ``reason``, ``keep_session_hash``, ``first``
+  - connected by ``sessions``: end the sessions; ``selfservice.notifications``: confirmation email
+- ``account_removed``
+  - sent by ``directory.service``
+  - payload: ``account`` (still loaded, about to be deleted)
+  - connected by ``sessions``: end every session; ``oidc.logout``: revoke every token
+- ``membership_changed``
+  - sent by ``directory.service``
+  - payload: ``account_id``, ``contract_id`` (roles changed or member removed)
+  - connected by ``oidc.logout``: revoke tokens that carried that contract's console roles
+- ``api_password_changed``
+  - sent by ``directory.console_users``
+  - payload: ``console_user``
+  - connected by ``keystone``: end its tokens; ``selfservice.notifications``: email
 """
 
 from __future__ import annotations

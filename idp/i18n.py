@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from idp import sessions
 from idp.extensions import db
 from idp.security.redirects import safe_next
+from idp.settings import Settings
 
 LOCALES = ("fr", "en")
 COOKIE = "idp_lang"
@@ -22,7 +23,8 @@ bp = Blueprint("i18n", __name__)
 
 def select_locale() -> str:
     if not has_request_context():  # command line, workers: the default language
-        return current_app.config["IDP_SETTINGS"].i18n.default_locale
+        settings: Settings = current_app.config["IDP_SETTINGS"]
+        return settings.i18n.default_locale
     session = sessions.current()
     if session is not None:
         return session.account.language

@@ -46,13 +46,15 @@ from sqlalchemy.orm import mapped_column
 
 from idp import clock
 from idp.db_types import UTCDateTime
+from idp.extensions import Model
 from idp.extensions import db
+from idp.extensions import rowcount
 from idp.settings import JobSettings
 
 log = logging.getLogger("idp.jobs")
 
 
-class Job(db.Model):
+class Job(Model):
     __tablename__ = "jobs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -134,11 +136,11 @@ class Runner:
         db.session.commit()
         done = 0
         for job_id in ids:
-            claimed = db.session.execute(
+            claimed = rowcount(
                 update(Job)
                 .where(Job.id == job_id, Job.done_at.is_(None), free)
                 .values(claimed_until=now + timedelta(seconds=self.settings.claim_seconds), attempts=Job.attempts + 1)
-            ).rowcount
+            )
             db.session.commit()
             if claimed:
                 done += self._run_one(queue, job_id)
@@ -149,7 +151,7 @@ class Runner:
         assert job is not None
         try:
             kept = queue.handler(job)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever a handler raises defers the job, retried later
             db.session.rollback()
             job = db.session.get(Job, job_id)
             assert job is not None
@@ -214,7 +216,8 @@ class Runner:
 
 
 def runner() -> Runner:
-    return current_app.extensions["idp.jobs"]  # type: ignore[no-any-return]
+    app_runner: Runner = current_app.extensions["idp.jobs"]
+    return app_runner
 
 
 def _after_commit(session: Session) -> None:
@@ -235,4 +238,5 @@ def init_app(app: Flask, settings: JobSettings) -> Runner:
     if not event.contains(Session, "after_commit", _after_commit):
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_soft_rollback", _after_rollback)
-    return app.extensions["idp.jobs"]  # type: ignore[no-any-return]
+    app_runner: Runner = app.extensions["idp.jobs"]
+    return app_runner

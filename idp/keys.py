@@ -12,7 +12,7 @@ from pathlib import Path
 
 from idp.settings import Settings
 
-SECRET_FILE = "secret_key"
+SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 
 
 def keys_dir(settings: Settings) -> Path:

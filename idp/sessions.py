@@ -37,6 +37,7 @@ from idp import clock
 from idp import events
 from idp.db_types import UTCDateTime
 from idp.directory.models import Account
+from idp.extensions import Model
 from idp.extensions import db
 from idp.security import audit
 from idp.security.tokens import new_token
@@ -44,7 +45,7 @@ from idp.security.tokens import token_hash
 from idp.settings import Settings
 
 
-class SsoSession(db.Model):
+class SsoSession(Model):
     __tablename__ = "sso_sessions"
 
     id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -101,7 +102,8 @@ def open_session(account: Account) -> str:
 def current() -> SsoSession | None:
     """The live session of this request's cookie, or None (expired ones are ended)."""
     if "sso_session" in g:
-        return g.sso_session
+        cached: SsoSession | None = g.sso_session
+        return cached
     g.sso_session = None
     policy: CookiePolicy = current_app.extensions["idp.cookie"]
     token = request.cookies.get(policy.name)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from authlib.integrations.flask_client import FlaskOAuth2App
 from authlib.integrations.flask_client import OAuth
 from flask import Blueprint
 from flask import Flask
@@ -87,8 +88,9 @@ def init_rp(app: Flask, config: RpConfig) -> None:
     app.register_blueprint(bp)
 
 
-def client():  # type: ignore[no-untyped-def]
-    return current_app.extensions["authlib.integrations.flask_client"].idp
+def client() -> FlaskOAuth2App:
+    registered: FlaskOAuth2App = current_app.extensions["authlib.integrations.flask_client"].idp
+    return registered
 
 
 def signed_in() -> dict[str, Any] | None:

@@ -85,7 +85,7 @@ def _send_queued_mail(ctx: Context) -> None:
     if pending(MAIL_QUEUE):
         try:
             ctx.app.extensions["idp.jobs"].run_due(MAIL_QUEUE)
-        except Exception:
+        except Exception:  # noqa: BLE001 - best effort: a failure leaves the mail queued for the server
             logging.getLogger("idp.mail").warning("cli_delivery_deferred")  # retried by the server
 
 
@@ -105,7 +105,7 @@ def read_password(password_stdin: bool) -> str:
 class IdpGroup(click.Group):
     """Turns every usage, settings or domain error into one line on stderr and status 2."""
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         try:
             return super().main(*args, **kwargs)

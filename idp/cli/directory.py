@@ -163,7 +163,7 @@ def users_list(ctx: Context, contract_id: str, as_json: bool) -> None:
     contract = db.session.get(Contract, contract_id)
     if contract is None:
         raise NotFound(f"no contract {contract_id}")
-    data = [
+    data: list[dict[str, Any]] = [
         {
             "login": m.account.login,
             "email": m.account.email,

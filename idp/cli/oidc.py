@@ -41,7 +41,12 @@ def _key_rows(ctx: Context) -> list[dict[str, Any]]:
 def keys_list(ctx: Context, as_json: bool) -> None:
     """List signing keys and their state (published, active, retired, expired)."""
     rows = _key_rows(ctx)
-    emit(rows, as_json, lambda: [click.echo(f"{r['kid']:<32} {r['alg']:<6} {r['state']}") for r in rows])
+
+    def text() -> None:
+        for r in rows:
+            click.echo(f"{r['kid']:<32} {r['alg']:<6} {r['state']}")
+
+    emit(rows, as_json, text)
 
 
 @keys_group.command("rotate")
@@ -141,7 +146,7 @@ def clients_create(
 @in_transaction
 def clients_list(ctx: Context, as_json: bool) -> None:
     """List clients (never their secrets)."""
-    data = [
+    data: list[dict[str, Any]] = [
         {
             "client_id": c.client_id,
             "name": c.name,
@@ -153,13 +158,12 @@ def clients_list(ctx: Context, as_json: bool) -> None:
         }
         for c in registry.all_clients()
     ]
-    emit(
-        data,
-        as_json,
-        lambda: [
-            click.echo(f"{c['client_id']:<24} {c['auth_method']:<20} {' '.join(c['redirect_uris'])}") for c in data
-        ],
-    )
+
+    def text() -> None:
+        for c in data:
+            click.echo(f"{c['client_id']:<24} {c['auth_method']:<20} {' '.join(c['redirect_uris'])}")
+
+    emit(data, as_json, text)
 
 
 @clients.command("delete")

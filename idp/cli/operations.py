@@ -20,6 +20,7 @@ from idp.cli.base import in_transaction
 from idp.cli.base import pass_ctx
 from idp.errors import NotFound
 from idp.extensions import db
+from idp.extensions import rowcount
 from idp.jobs import Job
 from idp.mail.outbox import QUEUE as MAIL_QUEUE
 from idp.mail.outbox import summary
@@ -113,7 +114,7 @@ def outbox_retry(ctx: Context, message_id: int | None, as_json: bool) -> None:
     stmt = update(Job).where(Job.queue == MAIL_QUEUE, Job.done_at.is_(None)).values(next_attempt_at=clock.now())
     if message_id is not None:
         stmt = stmt.where(Job.id == message_id)
-    if db.session.execute(stmt).rowcount == 0 and message_id is not None:
+    if rowcount(stmt) == 0 and message_id is not None:
         raise NotFound(f"no pending message #{message_id}")
     db.session.commit()
     sent = ctx.app.extensions["idp.jobs"].run_due(MAIL_QUEUE)

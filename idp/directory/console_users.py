@@ -32,6 +32,7 @@ from idp.db_types import UTCDateTime
 from idp.directory.models import Account
 from idp.directory.models import Membership
 from idp.errors import NotFound
+from idp.extensions import Model
 from idp.extensions import db
 from idp.security import audit
 from idp.security import canonical
@@ -40,7 +41,7 @@ from idp.security.new_password import prepare
 from idp.security.throttle import throttle
 
 
-class ConsoleUser(db.Model):
+class ConsoleUser(Model):
     __tablename__ = "console_users"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -19,7 +19,7 @@ from idp import clock
 from idp.db_types import UTCDateTime
 from idp.directory.roles import SECTIONS
 from idp.directory.roles import Level
-from idp.extensions import db
+from idp.extensions import Model
 
 
 class AccountStatus(StrEnum):
@@ -42,7 +42,7 @@ def _public_id() -> str:
     return secrets.token_hex(16)
 
 
-class Account(db.Model):
+class Account(Model):
     """A person's single identity, global across contracts."""
 
     __tablename__ = "accounts"
@@ -84,7 +84,7 @@ class Account(db.Model):
         return self.status == AccountStatus.ACTIVE
 
 
-class Contract(db.Model):
+class Contract(Model):
     """A customer contract (tenant), identified by its company account ``OCB…``."""
 
     __tablename__ = "contracts"
@@ -122,7 +122,7 @@ def _level_checks() -> tuple[CheckConstraint, ...]:
     )
 
 
-class Membership(db.Model):
+class Membership(Model):
     """An account on a contract: one role per portal section and a set of console roles."""
 
     __tablename__ = "memberships"
@@ -165,7 +165,7 @@ class Membership(db.Model):
         return bool(self.console_roles)
 
 
-class ConsoleGroup(db.Model):
+class ConsoleGroup(Model):
     """A custom console group of one contract, usable as a console role there."""
 
     __tablename__ = "console_groups"
@@ -179,7 +179,7 @@ class ConsoleGroup(db.Model):
     __table_args__ = (UniqueConstraint("contract_id", "name"),)
 
 
-class MembershipConsoleRole(db.Model):
+class MembershipConsoleRole(Model):
     __tablename__ = "membership_console_roles"
 
     membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id", ondelete="CASCADE"), primary_key=True)

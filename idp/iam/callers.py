@@ -14,7 +14,7 @@ from idp.keystone.errors import ApiError
 from idp.keystone.models import ApiToken
 
 # Methods of tokens that may manage credentials; others (minted from an access key) may not.
-PASSWORD = "password"
+PASSWORD = "password"  # noqa: S105 - the name of an authentication method, not a secret
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ from sqlalchemy.orm import relationship
 
 from idp.db_types import UTCDateTime
 from idp.directory.console_users import ConsoleUser
-from idp.extensions import db
+from idp.extensions import Model
 
 
-class AccessKey(db.Model):
+class AccessKey(Model):
     """An access key: AK in clear (it is an identifier), SK encrypted (HMAC needs it)."""
 
     __tablename__ = "access_keys"
@@ -51,7 +51,7 @@ class AccessKey(db.Model):
         return self.expires_at is not None
 
 
-class SignatureSeen(db.Model):
+class SignatureSeen(Model):
     """(AK, signature) pairs accepted inside the clock window: an exact replay is refused."""
 
     __tablename__ = "signatures_seen"

@@ -64,7 +64,8 @@ def _credential_body() -> dict[str, Any]:
     data = json_body()
     if not isinstance(data, dict) or not isinstance(data.get("credential"), dict):
         raise ApiError(400, "Expecting to find credential in the request body.", "IAM.0003")
-    return data["credential"]  # type: ignore[no-any-return]
+    credential: dict[str, Any] = data["credential"]
+    return credential
 
 
 def _created(body: dict[str, Any]) -> Response:
@@ -137,7 +138,8 @@ def security_token() -> ResponseReturnValue:
     identity = auth.get("identity") if isinstance(auth, dict) else None
     if not isinstance(identity, dict) or identity.get("methods") != ["token"]:
         raise ApiError(400, 'Expecting auth.identity.methods = ["token"].', "IAM.0003")
-    spec = identity.get("token") if isinstance(identity.get("token"), dict) else {}
+    token_spec = identity.get("token")
+    spec = token_spec if isinstance(token_spec, dict) else {}
     duration = spec.get("duration_seconds", 900)
     if not isinstance(duration, int) or isinstance(duration, bool) or not 900 <= duration <= 86_400:
         raise ApiError(400, "duration_seconds must be between 900 and 86400.", "IAM.0003")

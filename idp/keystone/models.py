@@ -13,10 +13,10 @@ from sqlalchemy.orm import relationship
 
 from idp.db_types import UTCDateTime
 from idp.directory.console_users import ConsoleUser
-from idp.extensions import db
+from idp.extensions import Model
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     __tablename__ = "api_tokens"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)

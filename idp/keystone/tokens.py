@@ -23,13 +23,15 @@ from idp.extensions import db
 from idp.keystone.models import ApiToken
 from idp.security.tokens import new_token
 from idp.security.tokens import token_hash
+from idp.settings import Settings
 
 # Methods of tokens that may manage credentials; others (minted from an access key) may not.
-PASSWORD = "password"
+PASSWORD = "password"  # noqa: S105 - the name of an authentication method, not a secret
 
 
-def _settings():  # type: ignore[no-untyped-def]
-    return current_app.config["IDP_SETTINGS"]
+def _settings() -> Settings:
+    settings: Settings = current_app.config["IDP_SETTINGS"]
+    return settings
 
 
 def iso(moment: datetime) -> str:

@@ -112,7 +112,7 @@ def _authenticate(user_spec: dict[str, Any]) -> ConsoleUser:
 def _scope(scope: Any, user: ConsoleUser) -> str | None:
     """The project name of a project scope, or None for a domain scope; refuse others."""
     contract = user.contract_id
-    region = current_app.config["IDP_SETTINGS"].api.region
+    region: str = current_app.config["IDP_SETTINGS"].api.region
     if scope is None or scope == "unscoped":
         return None  # Huawei: no scope means the user's domain
     scope = _dict(scope, "scope")

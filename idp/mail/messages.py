@@ -14,6 +14,8 @@ from flask import current_app
 from flask import render_template
 from flask_babel import force_locale
 
+from idp.settings import Settings
+
 
 class Recipient(Protocol):
     """Whom an email goes to, in which language (an account, for one)."""
@@ -33,7 +35,8 @@ class Rendered:
 
 
 def external_url(endpoint: str, **values: Any) -> str:
-    issuer = current_app.config["IDP_SETTINGS"].server.issuer.rstrip("/")
+    settings: Settings = current_app.config["IDP_SETTINGS"]
+    issuer = settings.server.issuer.rstrip("/")
     path = current_app.url_map.bind("localhost").build(endpoint, values)
     return issuer + path
 

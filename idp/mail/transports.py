@@ -7,6 +7,7 @@ import smtplib
 import ssl
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -59,9 +60,12 @@ class SmtpTransport:
     def send(self, message: Envelope) -> None:
         s = self.settings
         context = ssl.create_default_context()
-        smtp_class = smtplib.SMTP_SSL if s.smtp_security == "tls" else smtplib.SMTP
-        kwargs = {"context": context} if s.smtp_security == "tls" else {}
-        with smtp_class(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_seconds, **kwargs) as smtp:
+        smtp: smtplib.SMTP
+        if s.smtp_security == "tls":
+            smtp = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_seconds, context=context)
+        else:
+            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_seconds)
+        with smtp:
             if s.smtp_security == "starttls":
                 smtp.starttls(context=context)
             if s.smtp_username:
@@ -96,4 +100,9 @@ class ConsoleTransport:
 
 
 def make_transport(settings: MailSettings) -> Transport:
-    return {"smtp": SmtpTransport, "file": FileTransport, "console": ConsoleTransport}[settings.transport](settings)
+    transports: dict[str, Callable[[MailSettings], Transport]] = {
+        "smtp": SmtpTransport,
+        "file": FileTransport,
+        "console": ConsoleTransport,
+    }
+    return transports[settings.transport](settings)

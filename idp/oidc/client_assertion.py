@@ -12,6 +12,7 @@ from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
+from typing import cast
 
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from flask import current_app
@@ -19,6 +20,7 @@ from flask import url_for
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+from joserfc.jwk import KeySetSerialization
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
@@ -35,7 +37,8 @@ MAX_LIFETIME = timedelta(minutes=10)
 
 
 class PrivateKeyJWT(JWTBearerClientAssertion):
-    CLIENT_AUTH_METHOD = "private_key_jwt"
+    # authlib documents overriding it in a subclass; types-authlib marks it Final.
+    CLIENT_AUTH_METHOD = "private_key_jwt"  # type: ignore[misc]
 
     def __init__(self) -> None:
         super().__init__(validate_jti=True, leeway=30)
@@ -45,7 +48,8 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         return [issuer, issuer.rstrip("/") + url_for("oidc.token")]
 
     def resolve_client_public_key(self, client: OAuth2Client) -> KeySet:
-        return KeySet.import_key_set(client.jwks or {"keys": []})
+        # client.jwks is what clients.create stored: a checked public key set, or None.
+        return KeySet.import_key_set(cast(KeySetSerialization, client.jwks or {"keys": []}))
 
     def process_assertion_claims(self, assertion: str, resolve_key: KeySet) -> dict[str, Any]:
         from authlib.oauth2.rfc6749 import InvalidClientError
@@ -57,7 +61,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         self.verify_claims(token.claims)
         return token.claims
 
-    def verify_claims(self, claims: dict[str, Any]) -> None:  # type: ignore[override]
+    def verify_claims(self, claims: dict[str, Any]) -> None:
         from authlib.oauth2.rfc6749 import InvalidClientError
 
         exp = claims.get("exp")

@@ -12,11 +12,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from typing import cast
 from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+from joserfc.jwk import KeySetSerialization
 from sqlalchemy import select
 
 from idp.errors import Conflict
@@ -125,7 +127,7 @@ def _public_jwks(data: object) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("keys"), list) or not data["keys"]:
         raise ValidationError('the JWKS file must hold {"keys": [...]}')
     try:
-        keys = KeySet.import_key_set(data)
+        keys = KeySet.import_key_set(cast(KeySetSerialization, data))  # its shape checked just above
     except (JoseError, ValueError, TypeError, KeyError) as exc:
         raise ValidationError(f"the JWKS file holds an unusable key: {exc}") from None
     for key in keys:
@@ -133,7 +135,7 @@ def _public_jwks(data: object) -> dict[str, Any]:
             raise ValidationError("private_key_jwt keys must be RSA or EC")
         if key.is_private:
             raise ValidationError("the JWKS file holds a private key: register only the public keys")
-    return keys.as_dict(private=False)
+    return {"keys": keys.as_dict(private=False)["keys"]}
 
 
 def find(client_id: str) -> OAuth2Client | None:

@@ -4,6 +4,7 @@ authlib's endpoint classes; the bearer-token validator they share."""
 from __future__ import annotations
 
 from typing import Any
+from typing import ClassVar
 
 from authlib.integrations.flask_oauth2 import current_token
 from authlib.oauth2.rfc6750 import BearerTokenValidator
@@ -23,6 +24,7 @@ from idp.oidc.grants import revoke_family
 from idp.oidc.models import OAuth2Client
 from idp.oidc.models import OAuth2Token
 from idp.security.tokens import token_hash
+from idp.settings import Settings
 
 
 def find_token(token_string: str, hint: str | None) -> OAuth2Token | None:
@@ -53,7 +55,13 @@ class Revocation(RevocationEndpoint):
 
 class Introspection(IntrospectionEndpoint):
     # A public client's bare client_id proves nothing: introspection needs a real secret.
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+    # A list, not a tuple: authlib quotes it in its error description. A class-level setting
+    # that types-authlib declares as an instance attribute.
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = [  # type: ignore[misc]
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+    ]
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> OAuth2Token | None:
         return find_token(token_string, token_type_hint)
@@ -96,7 +104,8 @@ class Bearer(BearerTokenValidator):
 
 class UserInfo(UserInfoEndpoint):
     def get_issuer(self) -> str:
-        return current_app.config["IDP_SETTINGS"].server.issuer  # type: ignore[no-any-return]
+        settings: Settings = current_app.config["IDP_SETTINGS"]
+        return settings.server.issuer
 
     def generate_user_info(self, user: Account, scope: str) -> dict[str, Any]:  # type: ignore[override]
         token: OAuth2Token = current_token._get_current_object()

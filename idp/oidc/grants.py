@@ -11,7 +11,11 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from typing import Any
+from typing import ClassVar
+from typing import cast
 
+from authlib.oauth2 import OAuth2Request
+from authlib.oauth2.rfc6749 import OAuth2Payload
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
@@ -19,6 +23,8 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core.grants import OpenIDCode
 from flask import current_app
 from flask import g
+from joserfc.jwk import ECKey
+from joserfc.jwk import RSAKey
 from sqlalchemy import select
 from sqlalchemy import update
 
@@ -26,18 +32,43 @@ from idp import clock
 from idp import sessions
 from idp.directory.models import Account
 from idp.extensions import db
+from idp.extensions import rowcount
 from idp.oidc import claims
+from idp.oidc.keys import KeyStore
+from idp.oidc.keys import SigningKey
 from idp.oidc.models import AuthorizationCode
 from idp.oidc.models import OAuth2Client
 from idp.oidc.models import OAuth2Token
 from idp.security.tokens import token_hash
+from idp.settings import Settings
 
 CODE_LIFETIME = timedelta(seconds=60)
 REFRESH_LIFETIME = timedelta(days=30)
 
 
-def _settings():  # type: ignore[no-untyped-def]
-    return current_app.config["IDP_SETTINGS"]
+def _settings() -> Settings:
+    settings: Settings = current_app.config["IDP_SETTINGS"]
+    return settings
+
+
+# authlib fills an OAuth2Request in as it goes, so its types leave these attributes optional;
+# by the time it calls the hooks below they are set, to objects of ours.
+
+
+def _payload(request: OAuth2Request) -> OAuth2Payload:
+    """The request's parameters (parsed when authlib built the request)."""
+    assert request.payload is not None
+    return request.payload
+
+
+def _client(request: OAuth2Request) -> OAuth2Client:
+    """The authenticated client: one of ours, from :func:`query_client`."""
+    return cast(OAuth2Client, request.client)
+
+
+def _account(request: OAuth2Request) -> Account:
+    """The account the grant is for: the signed-in person, or ``authenticate_user``'s answer."""
+    return cast(Account, request.user)
 
 
 def revoke_family(family: str) -> None:
@@ -51,18 +82,19 @@ def revoke_family(family: str) -> None:
 class S256Challenge(CodeChallenge):
     """PKCE with S256 only, required of every client (RFC 9700 §2.1.1)."""
 
-    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+    # A class-level setting that types-authlib declares as an instance attribute.
+    SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar[list[str]] = ["S256"]  # type: ignore[misc]
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
 
-    def validate_code_challenge(self, grant, redirect_uri):  # type: ignore[no-untyped-def]
-        data = grant.request.payload.data
+    def validate_code_challenge(self, grant: grants.AuthorizationCodeGrant, redirect_uri: str | None) -> None:
+        data = _payload(grant.request).data
         if not data.get("code_challenge"):
             raise InvalidRequestError("Missing 'code_challenge': PKCE (S256) is required.")
         if data.get("code_challenge_method") != "S256":
             raise InvalidRequestError("'code_challenge_method' must be S256.")
         return super().validate_code_challenge(grant, redirect_uri)
 
-    def validate_code_verifier(self, grant, result):  # type: ignore[no-untyped-def]
+    def validate_code_verifier(self, grant: grants.AuthorizationCodeGrant, result: AuthorizationCode) -> None:
         if not grant.request.form.get("code_verifier"):
             raise InvalidRequestError("Missing 'code_verifier'")
         return super().validate_code_verifier(grant, result)
@@ -81,19 +113,20 @@ CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key
 class CodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
-    def save_authorization_code(self, code: str, request) -> None:  # type: ignore[no-untyped-def]
+    def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
         session = sessions.current()
         assert session is not None  # the view only gets here with a live session
-        data = request.payload.data
+        payload = _payload(request)
+        data = payload.data
         now = clock.now()
         db.session.add(
             AuthorizationCode(
                 code_hash=token_hash(code),
-                client_id=request.client.client_id,
-                account_id=request.user.id,
+                client_id=_client(request).client_id,
+                account_id=_account(request).id,
                 sso_session=session.id_hash,
-                redirect_uri=request.payload.redirect_uri,
-                scope=request.payload.scope or "",
+                redirect_uri=payload.redirect_uri,
+                scope=payload.scope or "",
                 nonce=data.get("nonce"),
                 code_challenge=data.get("code_challenge"),
                 code_challenge_method=data.get("code_challenge_method"),
@@ -105,18 +138,20 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         )
         db.session.commit()
 
-    def query_authorization_code(self, code: str, client: OAuth2Client) -> AuthorizationCode | None:
+    def query_authorization_code(  # type: ignore[override]  # authlib passes our client, not its mixin
+        self, code: str, client: OAuth2Client
+    ) -> AuthorizationCode | None:
         code_hash = token_hash(code)
         row = db.session.get(AuthorizationCode, code_hash)
         if row is None or row.client_id != client.client_id:
             return None
         now = clock.now()
         # Consume at once, atomically: a second exchange finds it used, whatever happens next.
-        consumed = db.session.execute(
+        consumed = rowcount(
             update(AuthorizationCode)
             .where(AuthorizationCode.code_hash == code_hash, AuthorizationCode.used_at.is_(None))
             .values(used_at=now)
-        ).rowcount
+        )
         if not consumed:
             # Replay: whoever holds this code may have stolen it; revoke what it produced.
             for family in db.session.scalars(select(OAuth2Token.family).where(OAuth2Token.code_hash == code_hash)):
@@ -139,24 +174,25 @@ class CodeGrant(grants.AuthorizationCodeGrant):
 
 
 class OpenIDExtension(OpenIDCode):
-    def exists_nonce(self, nonce: str, request) -> bool:  # type: ignore[no-untyped-def]
-        key = (nonce, request.payload.client_id)
-        seen = g.setdefault("oauth2_nonces", {})
+    def exists_nonce(self, nonce: str, request: OAuth2Request) -> bool:
+        key = (nonce, _payload(request).client_id)
+        seen: dict[tuple[str, str], bool] = g.setdefault("oauth2_nonces", {})
         if key not in seen:
             seen[key] = self._nonce_used(nonce, request)
         return seen[key]
 
-    def _nonce_used(self, nonce: str, request) -> bool:  # type: ignore[no-untyped-def]
+    def _nonce_used(self, nonce: str, request: OAuth2Request) -> bool:
         return bool(
             db.session.scalar(
                 select(AuthorizationCode.code_hash).where(
-                    AuthorizationCode.nonce == nonce, AuthorizationCode.client_id == request.payload.client_id
+                    AuthorizationCode.nonce == nonce, AuthorizationCode.client_id == _payload(request).client_id
                 )
             )
         )
 
-    def _key(self, client: OAuth2Client):  # type: ignore[no-untyped-def]
-        return current_app.extensions["idp.keys"].signing_key(self.get_client_algorithm(client))
+    def _key(self, client: OAuth2Client) -> SigningKey:
+        store: KeyStore = current_app.extensions["idp.keys"]
+        return store.signing_key(self.get_client_algorithm(client))
 
     def get_client_algorithm(self, client: OAuth2Client) -> str:
         return client.id_token_signed_response_alg or _settings().oidc.default_signing_alg
@@ -164,7 +200,7 @@ class OpenIDExtension(OpenIDCode):
     def get_encode_header(self, client: OAuth2Client) -> dict[str, Any]:
         return {"alg": self.get_client_algorithm(client), "kid": self._key(client).kid, "typ": "JWT"}
 
-    def resolve_client_private_key(self, client: OAuth2Client):  # type: ignore[no-untyped-def]
+    def resolve_client_private_key(self, client: OAuth2Client) -> RSAKey | ECKey:
         return self._key(client).jwk
 
     def get_client_claims(self, client: OAuth2Client) -> dict[str, Any]:
@@ -176,8 +212,10 @@ class OpenIDExtension(OpenIDCode):
             "exp": now + _settings().oidc.id_token_lifetime_seconds,
         }
 
-    def get_authorization_code_claims(self, authorization_code: AuthorizationCode) -> dict[str, Any]:
-        result = super().get_authorization_code_claims(authorization_code)
+    def get_authorization_code_claims(  # type: ignore[override]  # our model, not authlib's mixin
+        self, authorization_code: AuthorizationCode
+    ) -> dict[str, Any]:
+        result = super().get_authorization_code_claims(authorization_code)  # type: ignore[arg-type]  # ditto
         if authorization_code.sso_session:
             result["sid"] = authorization_code.sso_session[:32]
         account = db.session.get(Account, authorization_code.account_id)
@@ -185,7 +223,8 @@ class OpenIDExtension(OpenIDCode):
             result.update(claims.company_claims(account, authorization_code.company_account))
         return result
 
-    def generate_user_info(self, user: Account, scope: str) -> dict[str, Any]:
+    # A plain dict, not authlib's UserInfo: authlib only merges it into the ID token's claims.
+    def generate_user_info(self, user: Account, scope: str) -> dict[str, Any]:  # type: ignore[override]
         return claims.userinfo(user, scope)
 
 
@@ -193,7 +232,9 @@ class RefreshGrant(grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
 
-    def authenticate_refresh_token(self, refresh_token: str) -> OAuth2Token | None:
+    def authenticate_refresh_token(  # type: ignore[override]  # our model or None, not authlib's mixin
+        self, refresh_token: str
+    ) -> OAuth2Token | None:
         token = db.session.scalar(
             select(OAuth2Token).where(OAuth2Token.refresh_token_hash == token_hash(refresh_token))
         )
@@ -212,14 +253,14 @@ class RefreshGrant(grants.RefreshTokenGrant):
         account = db.session.get(Account, refresh_token.account_id)
         return account if account is not None and account.is_active else None
 
-    def revoke_old_credential(self, refresh_token: OAuth2Token) -> None:
+    def revoke_old_credential(self, refresh_token: OAuth2Token) -> None:  # type: ignore[override]  # our model
         # Called after save_token: the successor and this mark commit together, and a
         # concurrent use of the same token finds it rotated.
-        rotated = db.session.execute(
+        rotated = rowcount(
             update(OAuth2Token)
             .where(OAuth2Token.id == refresh_token.id, OAuth2Token.rotated_at.is_(None))
             .values(rotated_at=clock.now())
-        ).rowcount
+        )
         if not rotated:
             # Used twice at the same time: one of the two holders is a thief.
             revoke_family(refresh_token.family)
@@ -228,7 +269,7 @@ class RefreshGrant(grants.RefreshTokenGrant):
         db.session.commit()
 
 
-def save_token(token: dict[str, Any], request) -> None:  # type: ignore[no-untyped-def]
+def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
     now = clock.now()
     code = getattr(request, "authorization_code", None)
     previous = getattr(request, "refresh_token", None)
@@ -240,8 +281,8 @@ def save_token(token: dict[str, Any], request) -> None:  # type: ignore[no-untyp
             refresh_token_hash=token_hash(refresh) if refresh else None,
             family=family,
             code_hash=code.code_hash if code is not None else (previous.code_hash if previous is not None else None),
-            client_id=request.client.client_id,
-            account_id=request.user.id,
+            client_id=_client(request).client_id,
+            account_id=_account(request).id,
             sso_session=code.sso_session if code is not None else (previous.sso_session if previous else None),
             company_account=code.company_account
             if code is not None
@@ -258,7 +299,7 @@ def save_token(token: dict[str, Any], request) -> None:  # type: ignore[no-untyp
 
 def query_client(client_id: str) -> OAuth2Client | None:
     """The client, read once per request (authlib and our views ask several times)."""
-    cache = g.setdefault("oauth2_clients", {})
+    cache: dict[str, OAuth2Client | None] = g.setdefault("oauth2_clients", {})
     if client_id not in cache:
         cache[client_id] = db.session.scalar(select(OAuth2Client).where(OAuth2Client.client_id == client_id))
     return cache[client_id]

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from joserfc.jwk import ECKey
+from joserfc.jwk import KeyParameters
 from joserfc.jwk import KeySet
+from joserfc.jwk import KeySetSerialization
 from joserfc.jwk import RSAKey
 
 from idp import clock
@@ -52,7 +53,7 @@ class SigningKey:
 
 
 def _generate(alg: str, kid: str) -> RSAKey | ECKey:
-    parameters = {"kid": kid, "use": "sig", "alg": alg}
+    parameters: KeyParameters = {"kid": kid, "use": "sig", "alg": alg}
     if alg == "RS256":
         return RSAKey.generate_key(2048, parameters=parameters, private=True)
     return ECKey.generate_key("P-256", parameters=parameters, private=True)
@@ -109,7 +110,7 @@ class KeyStore:
         now = clock.now()
         return [k for k in self.keys() if k.state(now, self.keep) != "expired"]
 
-    def jwks(self) -> dict[str, Any]:
+    def jwks(self) -> KeySetSerialization:
         """The public JWKS: upcoming, active and retired-but-needed keys."""
         return KeySet([k.jwk for k in self.published()]).as_dict(private=False)
 

@@ -1,11 +1,13 @@
 """What ending a session or changing an account means for tokens (OpenID Connect
 Back-Channel Logout 1.0, RFC 7009 in spirit), answered on the domain events.
 
-| event | what happens here |
-|---|---|
-| ``session_ended`` | tokens issued in that session are revoked; each of its clients with a ``backchannel_logout_uri`` gets a signed logout token through the ``backchannel-logout`` job queue |
-| ``account_removed`` | every token of the account is revoked |
-| ``membership_changed`` | tokens that carried that contract's console roles are revoked |
+What happens here on each event:
+
+- ``session_ended``: tokens issued in that session are revoked; each of its clients with a
+  ``backchannel_logout_uri`` gets a signed logout token through the ``backchannel-logout``
+  job queue
+- ``account_removed``: every token of the account is revoked
+- ``membership_changed``: tokens that carried that contract's console roles are revoked
 
 Deliveries are jobs, committed with the session's end and retried with back-off until the
 client answers 2xx (at most ``MAX_ATTEMPTS`` times), on a queue of their own so that a

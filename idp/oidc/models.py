@@ -16,6 +16,7 @@ from sqlalchemy.orm import mapped_column
 from idp import clock
 from idp.db_types import UTCDateTime
 from idp.directory.models import Account
+from idp.extensions import Model
 from idp.extensions import db
 from idp.security import tokens
 
@@ -23,7 +24,7 @@ from idp.security import tokens
 SCOPES = ("openid", "profile", "email", "phone", "offline_access", "contracts")
 
 
-class OAuth2Client(db.Model):
+class OAuth2Client(Model):
     __tablename__ = "oauth2_clients"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,7 +47,7 @@ class OAuth2Client(db.Model):
 
     @property
     def is_public(self) -> bool:
-        return self.token_endpoint_auth_method == "none"
+        return self.token_endpoint_auth_method == "none"  # noqa: S105 - an auth method's name, not a secret
 
     @property
     def client_metadata(self) -> dict[str, Any]:
@@ -81,7 +82,7 @@ class OAuth2Client(db.Model):
         return grant_type in {"authorization_code", "refresh_token"}
 
 
-class AuthorizationCode(db.Model):
+class AuthorizationCode(Model):
     """One authorization code: stored hashed, single use (``used_at``), 60 seconds."""
 
     __tablename__ = "oauth2_codes"
@@ -122,7 +123,7 @@ class AuthorizationCode(db.Model):
         return ["pwd"]
 
 
-class OAuth2Token(db.Model):
+class OAuth2Token(Model):
     """Access and refresh tokens, stored as hashes; a refresh rotation keeps the family."""
 
     __tablename__ = "oauth2_tokens"
@@ -168,7 +169,7 @@ class OAuth2Token(db.Model):
         return self.revoked_at is not None
 
 
-class Consent(db.Model):
+class Consent(Model):
     """Scopes a person granted to a client that is not first-party."""
 
     __tablename__ = "oauth2_consents"
@@ -179,7 +180,7 @@ class Consent(db.Model):
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
 
-class ClientAssertion(db.Model):
+class ClientAssertion(Model):
     """``jti`` of private_key_jwt assertions seen, until they expire: each is single use."""
 
     __tablename__ = "oauth2_client_assertions"

@@ -25,11 +25,13 @@ from idp.oidc.grants import RefreshGrant
 from idp.oidc.grants import S256Challenge
 from idp.oidc.grants import query_client
 from idp.oidc.grants import save_token
+from idp.settings import Settings
 
 
 class Issuer(IssuerParameter):
     def get_issuer(self) -> str:
-        return current_app.config["IDP_SETTINGS"].server.issuer  # type: ignore[no-any-return]
+        settings: Settings = current_app.config["IDP_SETTINGS"]
+        return settings.server.issuer
 
 
 def init_oidc(app: Flask) -> AuthorizationServer:
@@ -48,6 +50,8 @@ def init_oidc(app: Flask) -> AuthorizationServer:
     server.register_endpoint(Introspection)
     protector = ResourceProtector()
     protector.register_token_validator(Bearer())
-    server.register_endpoint(UserInfo(resource_protector=protector))
+    # authlib takes any endpoint with an ENDPOINT_NAME; its types want an Endpoint subclass,
+    # which its own UserInfoEndpoint is not.
+    server.register_endpoint(UserInfo(resource_protector=protector))  # type: ignore[arg-type]
     app.extensions["idp.oauth2"] = server
     return server

@@ -10,10 +10,12 @@ authlib's grants and endpoints); these views only turn decisions into responses.
 from __future__ import annotations
 
 from typing import Any
+from typing import cast
 from urllib.parse import urlencode
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2 import OAuth2Error
+from flask import Response
 from flask import current_app
 from flask import redirect
 from flask import render_template
@@ -47,7 +49,12 @@ class ConsentForm(FlaskForm):
 
 
 def _server() -> AuthorizationServer:
-    return current_app.extensions["idp.oauth2"]  # type: ignore[no-any-return]
+    server: AuthorizationServer = current_app.extensions["idp.oauth2"]
+    return server
+
+
+# authlib's Flask server answers with Flask responses (its handle_response); its types are
+# those of the framework-neutral base class (an object, a status tuple), hence the casts.
 
 
 def _redirect(uri: str, error: str, state: str | None) -> ResponseReturnValue:
@@ -71,7 +78,7 @@ def _login_redirect(params: dict[str, str], *, reauthenticate: bool) -> Response
     satisfies it, so following the redirect never issues a code on the old authentication.
     """
     args = dict(params)
-    target: dict[str, str] = {}
+    target: dict[str, Any] = {}
     if reauthenticate:
         prompt = [p for p in args.pop("prompt", "").split() if p != "login"]
         if prompt:
@@ -108,9 +115,11 @@ def authorize() -> ResponseReturnValue:
     try:
         grant = server.get_consent_grant(end_user=session.account if session else None)
     except OAuth2Error as error:
-        if getattr(error, "redirect_uri", None):
+        redirect_uri = getattr(error, "redirect_uri", None)
+        if redirect_uri:
             # The client and its redirect URI are known good: tell the client, with iss.
-            return _redirect(error.redirect_uri, error.error, getattr(error, "state", None))
+            # (``error`` is set on every OAuth2Error authlib raises; str() is what urlencode does.)
+            return _redirect(redirect_uri, str(error.error), getattr(error, "state", None))
         return error_page(error)
     data = grant.request.payload.data
     params = {k: data.get(k) for k in data if k not in CONSENT_FIELDS}
@@ -139,30 +148,30 @@ def authorize() -> ResponseReturnValue:
             if answer is not None:
                 return answer
     assert session is not None
-    return server.create_authorization_response(grant=grant, grant_user=session.account)
+    return cast(Response, server.create_authorization_response(grant=grant, grant_user=session.account))
 
 
 @bp.post("/token")
 @csrf.exempt
 def token() -> ResponseReturnValue:
-    return _server().create_token_response()
+    return cast(Response, _server().create_token_response())
 
 
 @bp.post("/revoke")
 @csrf.exempt
 def revoke() -> ResponseReturnValue:
-    return _server().create_endpoint_response("revocation")
+    return cast(Response, _server().create_endpoint_response("revocation"))
 
 
 @bp.post("/introspect")
 @csrf.exempt
 def introspect() -> ResponseReturnValue:
-    return _server().create_endpoint_response("introspection")
+    return cast(Response, _server().create_endpoint_response("introspection"))
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
 @csrf.exempt
 def userinfo() -> ResponseReturnValue:
-    response = _server().create_endpoint_response("userinfo")
+    response = cast(Response, _server().create_endpoint_response("userinfo"))
     response.headers["Cache-Control"] = "no-store"
     return response

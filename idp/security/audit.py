@@ -22,6 +22,7 @@ from sqlalchemy.orm import mapped_column
 
 from idp import clock
 from idp.db_types import UTCDateTime
+from idp.extensions import Model
 from idp.extensions import db
 from idp.security.keyed_hash import Purpose
 from idp.security.keyed_hash import mac
@@ -67,7 +68,7 @@ class EventTag(StrEnum):
     SIGNATURE_REFUSED = "api:signature:refused"
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import mapped_column
 
 from idp import clock
 from idp.db_types import UTCDateTime
+from idp.extensions import Model
 from idp.extensions import db
 from idp.settings import Settings
 
@@ -31,7 +32,7 @@ from idp.settings import Settings
 ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 
 
-class CaptchaChallenge(db.Model):
+class CaptchaChallenge(Model):
     __tablename__ = "captcha_challenges"
 
     id: Mapped[str] = mapped_column(String(43), primary_key=True)

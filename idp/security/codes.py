@@ -32,18 +32,20 @@ from sqlalchemy.orm import mapped_column
 
 from idp import clock
 from idp.db_types import UTCDateTime
+from idp.extensions import Model
 from idp.extensions import db
+from idp.extensions import rowcount
 from idp.security import audit
 from idp.security.keyed_hash import Purpose
 from idp.security.keyed_hash import mac
 
 
 class CodePurpose(StrEnum):
-    API_PASSWORD_RESET = "api-password-reset"
+    API_PASSWORD_RESET = "api-password-reset"  # noqa: S105 - a purpose label, not a secret
     ACCESS_KEY = "access-key"
 
 
-class VerificationCode(db.Model):
+class VerificationCode(Model):
     """A 60-second emailed code, stored as a keyed hash; one live code per user and purpose."""
 
     __tablename__ = "verification_codes"
@@ -109,7 +111,5 @@ def check(console_user_id: int, purpose: CodePurpose, code: str, *, account_id: 
     if not hmac.compare_digest(spent.code_hmac, _mac(console_user_id, purpose, (code or "").strip()[:16])):
         audit.record(audit.EventTag.API_CODE_REFUSED, account_id, purpose=purpose.value, reason="wrong code")
         return False
-    used = db.session.execute(
-        update(table).where(table.c.id == spent.id, table.c.used_at.is_(None)).values(used_at=now)
-    ).rowcount
+    used = rowcount(update(table).where(table.c.id == spent.id, table.c.used_at.is_(None)).values(used_at=now))
     return bool(used)

@@ -18,6 +18,7 @@ type (logins, emails) are keyed hashes, never what was typed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
@@ -27,6 +28,7 @@ import redis
 from flask import current_app
 from sqlalchemy import Integer
 from sqlalchemy import String
+from sqlalchemy import Table
 from sqlalchemy import case
 from sqlalchemy import delete
 from sqlalchemy import literal
@@ -40,6 +42,7 @@ from sqlalchemy.orm import mapped_column
 
 from idp import clock
 from idp.db_types import UTCDateTime
+from idp.extensions import Model
 from idp.extensions import db
 
 
@@ -65,7 +68,7 @@ class Counter(Protocol):
         """When a full key takes events again; None if it has room now."""
 
 
-class RateCounter(db.Model):
+class RateCounter(Model):
     __tablename__ = "rate_counters"
 
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
@@ -98,7 +101,11 @@ class DatabaseCounter:
         else:
             new_start = case((stale, at_now), else_=started)
             first_start = now
-        insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[db.engine.dialect.name]
+        inserts: dict[str, Callable[[Table], postgresql.Insert | sqlite.Insert]] = {
+            "postgresql": postgresql.insert,
+            "sqlite": sqlite.insert,
+        }
+        insert = inserts[db.engine.dialect.name]
         stmt = (
             insert(table)
             .values(key=key, count=1, window_started_at=first_start)
@@ -174,7 +181,10 @@ class RedisCounter:
         self.redis.delete(self.PREFIX + key)
 
     def free_at(self, key: str, window: Window) -> datetime | None:
-        count, ttl_ms = self.redis.pipeline().get(self.PREFIX + key).pttl(self.PREFIX + key).execute()
+        pipeline = self.redis.pipeline()
+        pipeline.get(self.PREFIX + key)
+        pipeline.pttl(self.PREFIX + key)
+        count, ttl_ms = pipeline.execute()
         if count is None or int(count) < window.limit or ttl_ms is None or ttl_ms < 0:
             return None
         return clock.now() + timedelta(milliseconds=int(ttl_ms))
@@ -186,4 +196,5 @@ def make_counter(backend: str, redis_url: str) -> Counter:
 
 def counter() -> Counter:
     """The application's counter (``[ratelimit] backend``)."""
-    return current_app.extensions["idp.counter"]  # type: ignore[no-any-return]
+    app_counter: Counter = current_app.extensions["idp.counter"]
+    return app_counter

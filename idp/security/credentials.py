@@ -85,7 +85,8 @@ def console_user_key(console_user_id: int) -> str:
 
 
 def hasher() -> PasswordHasher:
-    return current_app.extensions["idp.hasher"]  # type: ignore[no-any-return]
+    app_hasher: PasswordHasher = current_app.extensions["idp.hasher"]
+    return app_hasher
 
 
 def verify(

@@ -98,9 +98,9 @@ def apply(account: PasswordHolder, password: str, reason: Reason, *, keep_sessio
     throttle().clear(account_key(account.id))
     audit.record(_AUDIT[reason], account.id)
     events.password_changed.send(
-        current_app._get_current_object(),
+        current_app._get_current_object(),  # type: ignore[attr-defined]
         account=account,
-        reason=reason,  # type: ignore[attr-defined]
+        reason=reason,
         keep_session_hash=keep_session_hash,
         first=first,
     )

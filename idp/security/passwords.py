@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import threading
 import unicodedata
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+from typing import TypeVarTuple
 
 import argon2
 from argon2.exceptions import InvalidHashError
@@ -18,6 +21,9 @@ from argon2.exceptions import VerificationError
 
 from idp.errors import Busy
 from idp.settings import PasswordSettings
+
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 
 class HasherBusy(Busy):
@@ -49,7 +55,7 @@ class PasswordHasher:
     def parameters(self) -> argon2.Parameters:
         return argon2.extract_parameters(self._dummy_hash)
 
-    def _run(self, fn, *args):  # type: ignore[no-untyped-def]
+    def _run(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
         if not self._admission.acquire(blocking=False):
             raise HasherBusy("password hashing queue is full")
         try:

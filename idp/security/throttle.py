@@ -84,4 +84,5 @@ class Throttle:
 
 
 def throttle() -> Throttle:
-    return current_app.extensions["idp.throttle"]  # type: ignore[no-any-return]
+    app_throttle: Throttle = current_app.extensions["idp.throttle"]
+    return app_throttle

@@ -17,6 +17,7 @@ from flask import url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from wtforms import Field
 
 from idp import sessions
 from idp.directory import service
@@ -62,8 +63,8 @@ def profile(current: sessions.SsoSession) -> ResponseReturnValue:
     return redirect(url_for("account.profile"))
 
 
-def _error(field, message) -> None:  # type: ignore[no-untyped-def]
-    field.errors = list(field.errors) + [str(message)]
+def _error(field: Field, message: object) -> None:
+    field.errors = [*field.errors, str(message)]
 
 
 def _apply_profile(form: ProfileForm, account: Account) -> bool:

@@ -27,7 +27,9 @@ from idp import clock
 from idp.db_types import UTCDateTime
 from idp.directory.models import Account
 from idp.errors import IdpError
+from idp.extensions import Model
 from idp.extensions import db
+from idp.extensions import rowcount
 from idp.security.tokens import new_token
 from idp.security.tokens import token_hash
 
@@ -37,7 +39,7 @@ class LinkInvalid(IdpError):
     message = _l("This link has expired or has already been used. Please ask for a new one.")
 
 
-class PasswordLink(db.Model):
+class PasswordLink(Model):
     __tablename__ = "password_links"
 
     id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -100,11 +102,11 @@ def spend_attempt(link: PasswordLink, max_attempts: int) -> None:
     submissions cannot all read an unspent count, on SQLite and PostgreSQL alike.
     """
     table = PasswordLink.__table__
-    spent = db.session.execute(
+    spent = rowcount(
         update(table)
         .where(table.c.id_hash == link.id_hash, table.c.attempts < max_attempts, table.c.used_at.is_(None))
         .values(attempts=table.c.attempts + 1)
-    ).rowcount
+    )
     db.session.commit()
     if not spent:
         raise LinkInvalid()
@@ -113,9 +115,9 @@ def spend_attempt(link: PasswordLink, max_attempts: int) -> None:
 def consume(link: PasswordLink) -> bool:
     """Mark the link used; False if another request used it first."""
     return bool(
-        db.session.execute(
+        rowcount(
             update(PasswordLink)
             .where(PasswordLink.id_hash == link.id_hash, PasswordLink.used_at.is_(None))
             .values(used_at=clock.now())
-        ).rowcount
+        )
     )

@@ -9,7 +9,7 @@ from wtforms import PasswordField
 from wtforms import RadioField
 from wtforms import SelectField
 from wtforms import StringField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.3, stubs are 3.2
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
 from wtforms.validators import Optional

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import current_app
 from flask import render_template
 from flask import request
 from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
 
 from idp.extensions import db
 from idp.security import audit
@@ -39,7 +41,7 @@ class Decoy:
     login = "decoy.login"
 
 
-def render_with_captcha(template: str, form, status: int = 200, **context) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
+def render_with_captcha(template: str, form: FlaskForm, status: int = 200, **context: Any) -> ResponseReturnValue:
     """Every render gets a fresh challenge: a challenge is good for one answer only."""
     form.captcha_id.data = captcha.new_challenge()
     form.captcha.data = ""
@@ -48,14 +50,14 @@ def render_with_captcha(template: str, form, status: int = 200, **context) -> Re
 
 
 def captcha_request(
-    form,
+    form: FlaskForm,
     *,
     purpose: str,
     target: str,
     template: str,
-    sent_template: str,  # type: ignore[no-untyped-def]
+    sent_template: str,
     act: Callable[[], None],
-    context: dict | None = None,
+    context: dict[str, Any] | None = None,
 ) -> ResponseReturnValue:
     """The non-revealing request pages: fields, then limits, then captcha, then ``act``;
     the same confirmation page whatever ``act`` found."""

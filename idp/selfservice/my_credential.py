@@ -150,7 +150,7 @@ def page(session: sessions.SsoSession) -> ResponseReturnValue:
 @bp.post("/keys")
 @signed_in
 def key_action(session: sessions.SsoSession) -> ResponseReturnValue:
-    users, user = _selected(session)
+    _users, user = _selected(session)
     form = KeyActionForm()
     action = request.form.get("action")
     if user is None or not form.validate_on_submit() or action not in {"activate", "deactivate", "delete"}:

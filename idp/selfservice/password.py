@@ -63,7 +63,7 @@ def check_new_password(form: NewPasswordForm, login: str) -> bool:
         form.password.errors = list(form.password.errors) + unmet
         return False
     if password != (form.confirm.data or ""):
-        form.confirm.errors = list(form.confirm.errors) + [str(PASSWORDS_DIFFER)]
+        form.confirm.errors = [*form.confirm.errors, str(PASSWORDS_DIFFER)]
         return False
     return True
 

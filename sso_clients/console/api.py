@@ -14,6 +14,8 @@ from flask import jsonify
 from flask import request
 from flask.typing import ResponseReturnValue
 
+from sso_clients.rp import RpConfig
+
 bp = Blueprint("console_api", __name__, url_prefix="/v1")
 
 
@@ -29,11 +31,12 @@ def _gateway_error(error: GatewayError) -> ResponseReturnValue:
 
 
 def _idp(path: str) -> str:
-    return current_app.extensions["rp.config"].issuer.rstrip("/") + path
+    config: RpConfig = current_app.extensions["rp.config"]
+    return config.issuer.rstrip("/") + path
 
 
 def _by_signature() -> dict[str, Any]:
-    config = current_app.extensions["rp.config"]
+    config: RpConfig = current_app.extensions["rp.config"]
     raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.full_path
     path, _, query = raw.partition("?")
     credentials = {
@@ -52,7 +55,8 @@ def _by_signature() -> dict[str, Any]:
     if answer.status_code != 200:
         message = answer.json().get("error", {}).get("message", "verify aksk signature fail")
         raise GatewayError(message, status=401 if answer.status_code in (400, 401) else answer.status_code)
-    return answer.json()["token"]
+    identity: dict[str, Any] = answer.json()["token"]
+    return identity
 
 
 def _by_token(token: str) -> dict[str, Any]:
@@ -61,7 +65,8 @@ def _by_token(token: str) -> dict[str, Any]:
     )
     if answer.status_code != 200:
         raise GatewayError("Incorrect IAM authentication information: the token is invalid or expired", "APIGW.0307")
-    return answer.json()["token"]
+    identity: dict[str, Any] = answer.json()["token"]
+    return identity
 
 
 def caller() -> dict[str, Any]:

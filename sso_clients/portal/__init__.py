@@ -5,6 +5,7 @@ a button to the console per contract with a console role, My account, and FR/EN.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from flask import Flask
 from flask import abort
@@ -24,7 +25,7 @@ from sso_clients.portal.text import LANGUAGES
 from sso_clients.portal.text import TEXT
 
 
-def _language(user: dict | None) -> str:  # type: ignore[type-arg]
+def _language(user: dict[str, Any] | None) -> str:
     """The explicit switch, then the person's locale at the IdP, then the browser."""
     chosen = session.get("lang")
     if chosen in LANGUAGES:
@@ -44,7 +45,7 @@ def create_app(config: rp.RpConfig | None = None, console_url: str = "http://127
     CSRFProtect(app).exempt(rp.backchannel_logout)  # the IdP's server-to-server POST carries a signed token
     console = os.environ.get("CONSOLE_BASE_URL", console_url)
 
-    def page(template: str, user: dict | None, status: int = 200, **context: object) -> ResponseReturnValue:  # type: ignore[type-arg]
+    def page(template: str, user: dict[str, Any] | None, status: int = 200, **context: object) -> ResponseReturnValue:
         lang = _language(user)
         return render_template(
             template,
