@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 from typing import cast
 
+from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from flask import current_app
 from flask import url_for
@@ -48,12 +49,13 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         return [issuer, issuer.rstrip("/") + url_for("oidc.token")]
 
     def resolve_client_public_key(self, client: OAuth2Client) -> KeySet:
-        # client.jwks is what clients.create stored: a checked public key set, or None.
-        return KeySet.import_key_set(cast(KeySetSerialization, client.jwks or {"keys": []}))
+        # client.jwks is what clients.create stored: a checked public key set, or None for a
+        # client registered for another method, which no assertion can authenticate.
+        if not client.jwks:
+            raise InvalidClientError(description="The client has no registered keys.")
+        return KeySet.import_key_set(cast(KeySetSerialization, client.jwks))
 
     def process_assertion_claims(self, assertion: str, resolve_key: KeySet) -> dict[str, Any]:
-        from authlib.oauth2.rfc6749 import InvalidClientError
-
         try:
             token = jwt.decode(assertion, resolve_key, algorithms=list(ASSERTION_ALGS))
         except JoseError as exc:
@@ -62,8 +64,6 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         return token.claims
 
     def verify_claims(self, claims: dict[str, Any]) -> None:
-        from authlib.oauth2.rfc6749 import InvalidClientError
-
         exp = claims.get("exp")
         if isinstance(exp, (int, float)) and exp > (clock.now() + MAX_LIFETIME).timestamp():
             raise InvalidClientError(description="The client assertion lives too long.")

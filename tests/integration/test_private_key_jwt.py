@@ -111,3 +111,12 @@ def test_registration_refuses_private_keys_and_symmetric_keys(app: Flask, tmp_pa
         with app.app_context(), pytest.raises(ValidationError, match=message):
             registry.create(client_id="bad", name="Bad", redirect_uris=[CB], auth_method="private_key_jwt",
                             jwks_file=str(path))
+
+
+def test_an_assertion_for_a_client_without_keys_is_invalid_client(client: FlaskClient, auth: AuthActions,
+                                                                  paul: Person, rp) -> None:  # type: ignore[no-untyped-def]
+    """An assertion naming a secret-based client (no registered keys): 401 invalid_client, not a 500."""
+    code, verifier = signed_in_code(client, auth, paul)
+    key = ECKey.generate_key("P-256", parameters={"kid": "k1"}, private=True)
+    response = token_request(client, code, verifier, assertion(key, iss="portal", sub="portal"))
+    assert response.status_code in {400, 401} and response.json["error"] == "invalid_client"
