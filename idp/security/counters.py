@@ -77,13 +77,12 @@ class RateCounter(Model):
 
 
 class DatabaseCounter:
-    """Rows of ``rate_counters``, one statement per call, on the request's session.
-
-    :meth:`take` commits at once (the session's transaction with it: call it before the
-    request writes anything it may roll back), so a taken slot stays taken whatever the
-    request does next. Giving back and clearing join the caller's transaction: a lockout
-    is cleared only if the change that clears it commits. One connection per request also
-    means SQLite never waits on a second connection of the same request.
+    """Rows of ``rate_counters``, one statement per call, on the request's session and in
+    its transaction (one connection per request: SQLite never waits on a second connection
+    of the same request). Whoever takes commits before doing the slow work the slot stands
+    for (``throttle``, ``ratelimit``), so a taken slot stays taken whatever happens next;
+    giving back and clearing commit with the caller's change (a lockout is cleared only if
+    the change that clears it commits).
     """
 
     def take(self, key: str, window: Window) -> int | None:
@@ -117,7 +116,6 @@ class DatabaseCounter:
             .returning(count)
         )
         row = db.session.execute(stmt).first()
-        db.session.commit()
         return None if row is None else int(row[0])
 
     @staticmethod

@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 
 from idp import clock
 from idp.errors import IdpError
+from idp.extensions import db
 from idp.security.counters import Counter
 from idp.security.counters import Window
 from idp.settings import ThrottleSettings
@@ -61,10 +62,13 @@ class Throttle:
         credential_key = f"pw:{credential_key}"
         address_key = f"pw:addr:{address or 'unknown'}"
         taken = self.counter.take(credential_key, self.credential)
+        address_ok = taken is not None and self.counter.take(address_key, self.address) is not None
+        if taken is not None and not address_ok:
+            self.counter.give_back(credential_key)
+        db.session.commit()  # both slots taken, or none, before the slow hash: one commit
         if taken is None:
             raise Locked(self.counter.free_at(credential_key, self.credential) or clock.now())
-        if self.counter.take(address_key, self.address) is None:
-            self.counter.give_back(credential_key)
+        if not address_ok:
             raise Locked(self.counter.free_at(address_key, self.address) or clock.now())
         return Reservation(credential_key, address_key, taken >= self.credential.limit)
 

@@ -1,5 +1,6 @@
 """The one fixed-window counter (``security.counters``), on the database and on Redis:
-windows, holds (lockouts), and atomic takes under a parallel burst."""
+windows, holds (lockouts), and atomic takes under a parallel burst. (The database counter
+works in the session's transaction; its callers commit.)"""
 
 from __future__ import annotations
 
@@ -90,6 +91,7 @@ def test_parallel_takes_never_exceed_the_limit(settings, backend: str) -> None: 
                 barrier.wait(10)
                 for _ in range(3):
                     taken.append(counter.take(k, window))
+                    db.session.commit()  # as its callers do, before any slow work
                 db.session.remove()
         except BaseException as exc:
             errors.append(exc)
