@@ -32,6 +32,7 @@ from flask import Flask
 from flask import current_app
 from flask import has_app_context
 from sqlalchemy import JSON
+from sqlalchemy import ColumnElement
 from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
@@ -83,6 +84,11 @@ class Queue:
     batch: int = 100
 
 
+def _free(now: datetime) -> ColumnElement[bool]:
+    """Not claimed, or claimed by a process whose lease has run out."""
+    return or_(Job.claimed_until.is_(None), Job.claimed_until < now)
+
+
 def enqueue(queue: str, payload: dict[str, Any]) -> Job:
     """Add a job to the current transaction; it runs only if that transaction commits."""
     now = clock.now()
@@ -128,36 +134,40 @@ class Runner:
 
     def _run_queue(self, queue: Queue) -> int:
         now = clock.now()
-        free = or_(Job.claimed_until.is_(None), Job.claimed_until < now)
-        due = select(Job.id).where(Job.queue == queue.name, Job.done_at.is_(None), Job.next_attempt_at <= now, free)
+        due = select(Job.id).where(
+            Job.queue == queue.name, Job.done_at.is_(None), Job.next_attempt_at <= now, _free(now)
+        )
         if queue.max_attempts is not None:
             due = due.where(Job.attempts < queue.max_attempts)
         ids = db.session.scalars(due.order_by(Job.id).limit(queue.batch)).all()
         db.session.commit()
-        done = 0
-        for job_id in ids:
-            claimed = rowcount(
-                update(Job)
-                .where(Job.id == job_id, Job.done_at.is_(None), free)
-                .values(claimed_until=now + timedelta(seconds=self.settings.claim_seconds), attempts=Job.attempts + 1)
-            )
-            db.session.commit()
-            if claimed:
-                done += self._run_one(queue, job_id)
-        return done
+        return sum(self._claim_and_run(queue, job_id) for job_id in ids)
 
-    def _run_one(self, queue: Queue, job_id: int) -> int:
+    def _claim_and_run(self, queue: Queue, job_id: int) -> int:
+        # The clock is read at each claim: a lease counted from the start of a long batch
+        # could already be over when its job starts, and another process would run it too.
+        now = clock.now()
+        lease = now + timedelta(seconds=self.settings.claim_seconds)
+        claim = update(Job).where(Job.id == job_id, Job.done_at.is_(None), _free(now))
+        if queue.max_attempts is not None:
+            claim = claim.where(Job.attempts < queue.max_attempts)
+        claimed = rowcount(claim.values(claimed_until=lease, attempts=Job.attempts + 1))
+        db.session.commit()
+        return self._run_one(queue, job_id, lease) if claimed else 0
+
+    def _run_one(self, queue: Queue, job_id: int, lease: datetime) -> int:
         job = db.session.get(Job, job_id)
         assert job is not None
+        # The outcome is written only while our claim holds (its lease is the claim's token):
+        # a job whose lease ran out belongs to whoever claimed it next.
+        ours = (Job.id == job_id, Job.claimed_until == lease)
         try:
             kept = queue.handler(job)
         except Exception as exc:  # noqa: BLE001 - whatever a handler raises defers the job, retried later
             db.session.rollback()
-            job = db.session.get(Job, job_id)
-            assert job is not None
-            job.next_attempt_at = clock.now() + self._backoff(job.attempts)
-            job.claimed_until = None
-            job.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            retry_at = clock.now() + self._backoff(job.attempts)
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            rowcount(update(Job).where(*ours).values(next_attempt_at=retry_at, claimed_until=None, last_error=error))
             db.session.commit()
             # The error text may name a recipient or a URL: it stays in the row, not in the log.
             log.warning(
@@ -170,11 +180,11 @@ class Runner:
                 },
             )
             return 0
-        job.done_at = clock.now()
-        job.claimed_until = None
-        job.last_error = None
+        values: dict[str, Any] = {"done_at": clock.now(), "claimed_until": None, "last_error": None}
         if kept is not None:
-            job.payload = kept
+            values["payload"] = kept
+        if not rowcount(update(Job).where(*ours).values(**values)):
+            log.warning("job_lease_lost", extra={"queue": queue.name, "job_id": job_id})
         db.session.commit()
         log.info("job_done", extra={"queue": queue.name, "job_id": job_id})
         return 1

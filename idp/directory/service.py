@@ -38,7 +38,7 @@ from idp.security import audit
 from idp.security import canonical
 
 LOGIN_RE = re.compile(r"[A-Za-z0-9._-]{8,64}")
-CONTRACT_RE = re.compile(r"OCB\d{7}")
+CONTRACT_RE = canonical.COMPANY_ACCOUNT_RE
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 EMAIL_RE = re.compile(rf"[^@\s]{{1,64}}@{_LABEL}(?:\.{_LABEL})+")
 PHONE_RE = re.compile(r"\+?[0-9 .()-]{6,24}")

@@ -96,7 +96,7 @@ def create(user: ConsoleUser, description: str) -> tuple[AccessKey, str]:
         )
     )
     free = [slot for slot in range(1, limit + 1) if slot not in taken]
-    if not free:
+    if not free or len(taken) >= limit:  # keys beyond the limit (a lowered limit, old races) count too
         raise TooManyKeys("akSkNumExceed")
     key, secret = _new(user, slot=free[0], description=description)
     audit.record(audit.EventTag.ACCESS_KEY_CREATED, user.account.id, access=key.access)

@@ -17,7 +17,6 @@ parameter can be checked in one place and used from another.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -32,9 +31,9 @@ from idp.extensions import db
 from idp.oidc import claims
 from idp.oidc.models import Consent
 from idp.oidc.models import OAuth2Client
+from idp.security.canonical import COMPANY_ACCOUNT_RE
 from idp.sessions import SsoSession
 
-COMPANY_RE = re.compile(r"OCB\d{7}")
 MAX_NONCE = 255
 
 
@@ -94,7 +93,7 @@ def _malformed(params: Mapping[str, str]) -> bool:
         if value is not None and (not value.isdigit() or len(value) > 12):
             return True
     company = params.get("company_account")
-    if company and not COMPANY_RE.fullmatch(company):
+    if company and not COMPANY_ACCOUNT_RE.fullmatch(company):
         return True
     return len(params.get("nonce") or "") > MAX_NONCE
 

@@ -20,12 +20,15 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jwk import KeySetSerialization
 from sqlalchemy import select
+from sqlalchemy import update
 
+from idp import clock
 from idp.errors import Conflict
 from idp.errors import NotFound
 from idp.errors import ValidationError
 from idp.extensions import db
 from idp.oidc.models import OAuth2Client
+from idp.oidc.models import OAuth2Token
 from idp.security.tokens import new_token
 from idp.security.tokens import token_hash
 
@@ -152,9 +155,15 @@ def authenticate_service(headers: Any) -> OAuth2Client | None:
 
 
 def delete(client_id: str) -> None:
+    """Remove a client; the tokens it holds die with it."""
     client = find(client_id)
     if client is None:
         raise NotFound(f"no client {client_id}")
+    db.session.execute(
+        update(OAuth2Token)
+        .where(OAuth2Token.client_id == client_id, OAuth2Token.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+    )
     db.session.delete(client)
 
 

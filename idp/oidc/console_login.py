@@ -11,7 +11,6 @@ for the signed-in person, with the clear page of /authorize.
 
 from __future__ import annotations
 
-import re
 from urllib.parse import parse_qsl
 from urllib.parse import urlencode
 from urllib.parse import urlsplit
@@ -31,13 +30,14 @@ from wtforms import StringField
 from wtforms.validators import DataRequired
 from wtforms.validators import Regexp
 
+from idp.security.canonical import COMPANY_ACCOUNT_RE
 from idp.ui import REQUIRED
 
 bp = Blueprint("console_login", __name__)
 
 COOKIE = "idp_company"
 ONE_YEAR = 365 * 24 * 3600
-COMPANY_RE = re.compile(r"OCB\d{7}")
+COMPANY_RE = COMPANY_ACCOUNT_RE
 
 
 class CompanyForm(FlaskForm):

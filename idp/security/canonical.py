@@ -7,7 +7,11 @@ letters) would get a fresh counter for the same person. So both call these.
 
 from __future__ import annotations
 
+import re
 import unicodedata
+
+# A company account (a contract's id, the console's domain name): OCB and seven ASCII digits.
+COMPANY_ACCOUNT_RE = re.compile(r"OCB[0-9]{7}")
 
 
 def login(value: str) -> str:

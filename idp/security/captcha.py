@@ -79,6 +79,7 @@ def check(challenge_id: str | None, typed: str | None) -> bool:
         .values(used_at=now)
         .returning(table.c.answer)
     ).scalar()
+    db.session.commit()  # answered once, for good, whatever the request does next
     if answer is None:
         return False
     test_answer = settings.captcha.test_answer

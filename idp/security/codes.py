@@ -88,7 +88,8 @@ def issue(console_user_id: int, purpose: CodePurpose) -> str:
 
 
 def check(console_user_id: int, purpose: CodePurpose, code: str, *, account_id: int | None) -> bool:
-    """Spend one try on ``code``; True once, for the live code only. Commits the spent try."""
+    """Spend one try on ``code``; True once, for the live code only. Commits the spent try,
+    and the code's use when it matches."""
     settings = current_app.config["IDP_SETTINGS"].api
     now = clock.now()
     table = VerificationCode.__table__
@@ -112,4 +113,6 @@ def check(console_user_id: int, purpose: CodePurpose, code: str, *, account_id: 
         audit.record(audit.EventTag.API_CODE_REFUSED, account_id, purpose=purpose.value, reason="wrong code")
         return False
     used = rowcount(update(table).where(table.c.id == spent.id, table.c.used_at.is_(None)).values(used_at=now))
+    # Used for good now: what the code unlocks (an argon2 hash, a key) runs after, holding no lock.
+    db.session.commit()
     return bool(used)

@@ -1,10 +1,11 @@
 """The one fixed-window counter, shared by every process: in the database, or in Redis.
 
 Request limits (``ratelimit``) and failed-password lockouts (``throttle``) are both this
-counter. Its one write is :meth:`Counter.take`: count one event *only if the window still
-has room*, atomically, and say whether it did. A refused event is not counted, so it
-cannot extend anything; an event that fills the window may *hold* it (a lockout): the
-window then ends ``hold_seconds`` after that event, whatever was left of it.
+counter. Its main write is :meth:`Counter.take`: count one event *only if the window still
+has room*, atomically, and say whether it did. A refused event writes nothing, so it
+cannot extend anything. Once an event that filled the window is known to count (a wrong
+password), :meth:`Counter.hold` makes the full window last ``hold_seconds`` from then: the
+lockout.
 
 Why take-before-act: checking a limit, doing slow work (an argon2 hash), then counting is
 check-then-act — a parallel burst passes the check before the first failure is counted.
@@ -48,7 +49,7 @@ from idp.extensions import db
 
 @dataclass(frozen=True)
 class Window:
-    """At most ``limit`` events per ``seconds``; filling it holds it ``hold_seconds`` if set."""
+    """At most ``limit`` events per ``seconds``; a full window may be held ``hold_seconds``."""
 
     limit: int
     seconds: int
@@ -58,6 +59,9 @@ class Window:
 class Counter(Protocol):
     def take(self, key: str, window: Window) -> int | None:
         """Count one event if the window has room: the new count, or None (not counted)."""
+
+    def hold(self, key: str, window: Window) -> None:
+        """If the window is full, make it end ``window.hold_seconds`` from now (a lockout)."""
 
     def give_back(self, key: str) -> None:
         """Undo one :meth:`take` (the event turned out not to count, e.g. a good password)."""
@@ -90,27 +94,19 @@ class DatabaseCounter:
         table = RateCounter.__table__
         count, started = table.c["count"], table.c.window_started_at
         stale = started <= now - timedelta(seconds=window.seconds)
-        new_count = case((stale, 1), else_=count + 1)
-        at_now = literal(now, UTCDateTime())
-        if window.hold_seconds:
-            # Filling the window holds it: its start moves so that it ends hold_seconds from now.
-            held = self._held_start(now, window)
-            new_start = case((new_count >= window.limit, literal(held, UTCDateTime())), (stale, at_now), else_=started)
-            first_start = held if window.limit <= 1 else now
-        else:
-            new_start = case((stale, at_now), else_=started)
-            first_start = now
         inserts: dict[str, Callable[[Table], postgresql.Insert | sqlite.Insert]] = {
             "postgresql": postgresql.insert,
             "sqlite": sqlite.insert,
         }
-        insert = inserts[db.engine.dialect.name]
         stmt = (
-            insert(table)
-            .values(key=key, count=1, window_started_at=first_start)
+            inserts[db.engine.dialect.name](table)
+            .values(key=key, count=1, window_started_at=now)
             .on_conflict_do_update(
                 index_elements=[table.c.key],
-                set_={"count": new_count, "window_started_at": new_start},
+                set_={
+                    "count": case((stale, 1), else_=count + 1),
+                    "window_started_at": case((stale, literal(now, UTCDateTime())), else_=started),
+                },
                 where=or_(stale, count < window.limit),
             )
             .returning(count)
@@ -118,9 +114,15 @@ class DatabaseCounter:
         row = db.session.execute(stmt).first()
         return None if row is None else int(row[0])
 
-    @staticmethod
-    def _held_start(now: datetime, window: Window) -> datetime:
-        return now + timedelta(seconds=window.hold_seconds or 0) - timedelta(seconds=window.seconds)
+    def hold(self, key: str, window: Window) -> None:
+        if not window.hold_seconds:
+            return
+        table = RateCounter.__table__
+        # The window's start moves so that it ends hold_seconds from now.
+        held = clock.now() + timedelta(seconds=window.hold_seconds) - timedelta(seconds=window.seconds)
+        db.session.execute(
+            update(table).where(table.c.key == key, table.c["count"] >= window.limit).values(window_started_at=held)
+        )
 
     def give_back(self, key: str) -> None:
         table = RateCounter.__table__
@@ -141,14 +143,20 @@ class DatabaseCounter:
         return ends if ends > now else None
 
 
-# KEYS[1] counter; ARGV limit, window ms, hold ms (0: none). Atomic, as Redis runs scripts.
+# KEYS[1] counter; ARGV limit, window ms. Atomic, as Redis runs scripts.
 _TAKE = """
 local n = tonumber(redis.call('GET', KEYS[1]) or '0')
 if n >= tonumber(ARGV[1]) then return 0 end
 n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-if n >= tonumber(ARGV[1]) and tonumber(ARGV[3]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return n
+"""
+# KEYS[1] counter; ARGV limit, hold ms.
+_HOLD = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
 """
 _GIVE_BACK = """
 local n = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -165,12 +173,16 @@ class RedisCounter:
     def __init__(self, url: str) -> None:
         self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._take = self.redis.register_script(_TAKE)
+        self._hold = self.redis.register_script(_HOLD)
         self._give_back = self.redis.register_script(_GIVE_BACK)
 
     def take(self, key: str, window: Window) -> int | None:
-        hold = (window.hold_seconds or 0) * 1000
-        count = int(self._take(keys=[self.PREFIX + key], args=[window.limit, window.seconds * 1000, hold]))
+        count = int(self._take(keys=[self.PREFIX + key], args=[window.limit, window.seconds * 1000]))
         return count or None
+
+    def hold(self, key: str, window: Window) -> None:
+        if window.hold_seconds:
+            self._hold(keys=[self.PREFIX + key], args=[window.limit, window.hold_seconds * 1000])
 
     def give_back(self, key: str) -> None:
         self._give_back(keys=[self.PREFIX + key])

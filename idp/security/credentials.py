@@ -133,11 +133,15 @@ def _check(realm: Realm, key: str, subject: Subject[T] | None, password: str) ->
         db.session.commit()
         raise
     if not ok:
+        throttle().failed(reservation)
         audit.record(realm.failure, account_id, subject=correlation, locked=reservation.locks)
         db.session.commit()
         raise InvalidCredentials()
     assert subject is not None and stored is not None
     throttle().succeeded(reservation)
+    # Committed at once: a right password must not stay counted as a failure if the request
+    # goes wrong later (a policy error, a bad scope), and no lock may be held while rehashing.
+    db.session.commit()
     if subject.rehash is not None and hasher().needs_rehash(stored):
         subject.rehash(hasher().hash(password))
         audit.record(audit.EventTag.PASSWORD_REHASHED, account_id)

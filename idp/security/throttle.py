@@ -45,6 +45,8 @@ class Reservation:
     address_key: str
     # This attempt filled the credential's window: if it fails, it is the one that locks.
     locks: bool
+    # This attempt filled the address's window: if it fails, the address is locked.
+    locks_address: bool
 
 
 class Throttle:
@@ -62,15 +64,25 @@ class Throttle:
         credential_key = f"pw:{credential_key}"
         address_key = f"pw:addr:{address or 'unknown'}"
         taken = self.counter.take(credential_key, self.credential)
-        address_ok = taken is not None and self.counter.take(address_key, self.address) is not None
-        if taken is not None and not address_ok:
-            self.counter.give_back(credential_key)
+        by_address = self.counter.take(address_key, self.address) if taken is not None else None
+        if taken is not None and by_address is None:
+            self.counter.give_back(credential_key)  # a refused attempt leaves nothing behind
         db.session.commit()  # both slots taken, or none, before the slow hash: one commit
         if taken is None:
             raise Locked(self.counter.free_at(credential_key, self.credential) or clock.now())
-        if not address_ok:
+        if by_address is None:
             raise Locked(self.counter.free_at(address_key, self.address) or clock.now())
-        return Reservation(credential_key, address_key, taken >= self.credential.limit)
+        return Reservation(
+            credential_key, address_key, taken >= self.credential.limit, by_address >= self.address.limit
+        )
+
+    def failed(self, reservation: Reservation) -> None:
+        """The password was wrong: the reservation stays counted; a window it filled locks now,
+        for its lockout time (a refused attempt never gets here, so it cannot extend a lock)."""
+        if reservation.locks:
+            self.counter.hold(reservation.credential_key, self.credential)
+        if reservation.locks_address:
+            self.counter.hold(reservation.address_key, self.address)
 
     def succeeded(self, reservation: Reservation) -> None:
         """The password was right: the credential starts afresh, the address gets its slot back."""

@@ -28,6 +28,7 @@ from idp.extensions import db
 from idp.security import audit
 from idp.security import canonical
 from idp.security import codes
+from idp.security.canonical import COMPANY_ACCOUNT_RE
 from idp.security.codes import CodePurpose
 from idp.security.new_password import policy_errors
 from idp.selfservice.forms import PASSWORDS_DIFFER
@@ -49,7 +50,8 @@ LIMIT_PURPOSE = "api-password"
 
 class ConfirmAccountForm(CaptchaForm):
     company_account = StringField(
-        COMPANY_LABEL, validators=[DataRequired(REQUIRED), Regexp(r"^\s*OCB\d{7}\s*$", message=BAD_COMPANY)]
+        COMPANY_LABEL,
+        validators=[DataRequired(REQUIRED), Regexp(rf"^\s*{COMPANY_ACCOUNT_RE.pattern}\s*$", message=BAD_COMPANY)],
     )
     email = StringField(_l("Email"), validators=[DataRequired(REQUIRED), Length(max=254)])
 

@@ -101,10 +101,12 @@ def reset_password(token: str) -> ResponseReturnValue:
     if not form.is_submitted():
         return render_template("selfservice/reset-password.html", form=form, account=account, token=token)
     if form.validate() and check_new_password(form, account.login):
+        # The new password first (argon2 before any write: no lock held while hashing), then
+        # the link's single use; a link used meanwhile by another request undoes it all.
+        new_password.apply(account, form.password.data or "", new_password.Reason.RESET)
         if not flows.consume(link):
             db.session.rollback()
             return render_template("selfservice/link-invalid.html", message=str(flows.LinkInvalid.message)), 410
-        new_password.apply(account, form.password.data or "", new_password.Reason.RESET)
         db.session.commit()
         flash(str(PASSWORD_SET))
         return redirect(url_for("selfservice.login"))

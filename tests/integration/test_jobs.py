@@ -102,3 +102,28 @@ def test_a_job_claimed_by_a_dead_process_is_run_again_after_the_lease(app: Flask
         assert runner.run_due() == 1
     assert len(smtp.to("paul.dupont@example.test")) == 1
     assert mail_jobs(app)[0].done_at is not None
+
+
+def test_a_run_whose_lease_ran_out_does_not_overwrite_the_new_claim(app: Flask) -> None:
+    """While a handler runs past its lease, another process claims the job: the first run's
+    outcome is not written over the second claim (the lease is the claim's token)."""
+    seen: list[int] = []
+
+    def overtaken(job: Job) -> None:
+        seen.append(job.id)
+        with app.app_context():  # another process claims it meanwhile (our lease is over)
+            db.session.execute(db.update(Job).where(Job.id == job.id)
+                               .values(claimed_until=clock.now() + timedelta(minutes=5)))
+            db.session.commit()
+
+    runner = app.extensions["idp.jobs"]
+    runner.register(jobs.Queue("overtaken", overtaken))
+    with app.app_context():
+        job = jobs.enqueue("overtaken", {})
+        db.session.commit()
+        job_id = job.id
+    runner.run_due("overtaken")
+    with app.app_context():
+        row = db.session.get(Job, job_id)
+        assert seen == [job_id] and row is not None
+        assert row.done_at is None and row.claimed_until is not None  # left to the second claim

@@ -206,3 +206,36 @@ def test_language_switch_is_remembered_for_the_account(client: FlaskClient, auth
         from idp.directory.models import Account
 
         assert db.session.get(Account, paul.account_id).language == "en"
+
+
+def test_a_refused_attempt_leaves_nothing_behind(auth: AuthActions, paul: Person, app: Flask) -> None:
+    """An attacker whose own address is locked cannot keep a victim's failure window open:
+    an attempt refused for its address takes nothing from (and holds nothing on) the login."""
+    attacker = AuthActions(app.test_client())
+    elsewhere = {"REMOTE_ADDR": "203.0.113.9"}
+    for _ in range(2):  # the victim mistypes twice (limit 3)
+        assert auth.login(paul.login, "Wrong#Pass-1").status_code == 401
+    with clock.shifted(timedelta(minutes=1)):
+        for i in range(8):  # the attacker's address locks itself on logins of its own
+            attacker.client.environ_base.update(elsewhere)
+            attacker.login(f"sprayed.user{i}", "Wrong#Pass-1")
+    with clock.shifted(timedelta(minutes=14)):
+        assert attacker.login(paul.login, "Wrong#Pass-1").status_code == 429  # refused: its address
+    with clock.shifted(timedelta(minutes=16)):  # the victim's window has ended: one typo is one failure
+        assert auth.login(paul.login, "Wrong#Pass-1").status_code == 401
+        assert auth.login(paul.login, paul.password).status_code == 302
+
+
+def test_a_right_password_counts_as_no_failure_even_if_the_request_fails_later(
+    client: FlaskClient, auth: AuthActions, paul: Person
+) -> None:
+    """My account with the right current password but a refused new one, many times: the
+    login is not locked (the check's success is committed before the request fails)."""
+    assert auth.login(paul.login, paul.password).status_code == 302
+    for _ in range(5):
+        page = client.get("/account/password")
+        answer = client.post("/account/password", data={"csrf_token": csrf_token(page.text), "current": paul.password,
+                                                        "password": "weak", "confirm": "weak"})
+        assert answer.status_code == 400
+    auth.logout()
+    assert auth.login(paul.login, paul.password).status_code == 302

@@ -40,15 +40,28 @@ class Receiver:
     def __init__(self) -> None:
         self.port = free_port()
         self.bodies: list[dict[str, list[str]]] = []
+        self.requests: list[str] = []
         self.server: http.server.ThreadingHTTPServer | None = None
+        # Where to send the IdP instead of answering 200 (a client trying to bounce it).
+        self.redirect_to: str | None = None
 
     def start(self) -> None:
-        bodies = self.bodies
+        receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
+                receiver.requests.append(f"POST {self.path}")
                 length = int(self.headers.get("Content-Length", 0))
-                bodies.append(parse_qs(self.rfile.read(length).decode()))
+                receiver.bodies.append(parse_qs(self.rfile.read(length).decode()))
+                if receiver.redirect_to and self.path == "/backchannel-logout":
+                    self.send_response(302)
+                    self.send_header("Location", receiver.redirect_to)
+                else:
+                    self.send_response(200)
+                self.end_headers()
+
+            def do_GET(self) -> None:  # noqa: N802
+                receiver.requests.append(f"GET {self.path}")
                 self.send_response(200)
                 self.end_headers()
 
@@ -190,3 +203,18 @@ def test_removing_a_person_from_their_last_contract_logs_the_clients_out(
     assert claims["aud"] == "portal" and claims["sid"]
     with app.app_context():
         assert db.session.scalar(select(Account).where(Account.login == "julie.dupont")) is None
+
+
+def test_backchannel_delivery_follows_no_redirect(client: FlaskClient, auth: AuthActions, paul: Person,
+                                                  rp, receiver: Receiver, outbox: Outbox, app: Flask) -> None:  # type: ignore[no-untyped-def]
+    """A client answering 302 towards an internal address gets no second request from the
+    IdP (no blind SSRF): the delivery counts as failed and is retried later."""
+    receiver.redirect_to = f"http://127.0.0.1:{receiver.port}/internal-admin?action=x"
+    receiver.start()
+    _tokens(client, auth, paul, rp)
+    auth.logout()
+    assert outbox.deliver() == 0
+    assert receiver.requests == ["POST /backchannel-logout"]
+    with app.app_context():
+        row = db.session.scalar(select(Job).where(Job.queue == "backchannel-logout"))
+        assert row is not None and row.done_at is None and "302" in (row.last_error or "")
