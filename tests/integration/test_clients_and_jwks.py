@@ -14,7 +14,10 @@ from sqlalchemy import select
 
 from idp.cli import cli
 from idp.extensions import db
+from idp.oidc import clients as registry
 from idp.oidc.models import OAuth2Client
+from tests.helpers import exchange
+from tests.helpers import signed_in_code
 
 CREATE = ["clients", "create", "--client-id", "portal", "--name", "Customer Area",
           "--redirect-uri", "http://127.0.0.1:5001/callback",
@@ -96,3 +99,14 @@ def test_init_creates_keys_and_jwks_serves_them(idp, client: FlaskClient) -> Non
     assert rotated["kid"] in {k["kid"] for k in client.get("/jwks").json["keys"]}
     states = {k["kid"]: k["state"] for k in json.loads(idp("keys", "list", "--json").output)}
     assert states[rotated["kid"]] == "published"
+
+
+def test_deleting_a_client_revokes_its_tokens(client, auth, paul, rp, app) -> None:  # type: ignore[no-untyped-def]
+    code, verifier = signed_in_code(client, auth, paul)
+    tokens = exchange(client, code, verifier, rp["portal"]).json
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert client.get("/userinfo", headers=bearer).status_code == 200
+    with app.app_context():
+        registry.delete("portal")
+        db.session.commit()
+    assert client.get("/userinfo", headers=bearer).status_code == 401
