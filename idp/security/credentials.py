@@ -24,6 +24,7 @@ from flask import current_app
 from flask import request
 from flask_babel import lazy_gettext as _l
 
+from idp.database import commit_counters
 from idp.errors import IdpError
 from idp.extensions import db
 from idp.security import audit
@@ -141,7 +142,7 @@ def _check(realm: Realm, key: str, subject: Subject[T] | None, password: str) ->
     throttle().succeeded(reservation)
     # Committed at once: a right password must not stay counted as a failure if the request
     # goes wrong later (a policy error, a bad scope), and no lock may be held while rehashing.
-    db.session.commit()
+    commit_counters()
     if subject.rehash is not None and hasher().needs_rehash(stored):
         subject.rehash(hasher().hash(password))
         audit.record(audit.EventTag.PASSWORD_REHASHED, account_id)

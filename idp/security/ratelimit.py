@@ -7,7 +7,7 @@ only as keyed hashes of their canonical form, so counters never store what was t
 
 from __future__ import annotations
 
-from idp.extensions import db
+from idp.database import commit_counters
 from idp.security.counters import Window
 from idp.security.counters import counter
 from idp.security.keyed_hash import Purpose
@@ -26,5 +26,5 @@ def address_key(purpose: str, address: str | None) -> str:
 def hit(key: str, limit: int, window_seconds: int) -> bool:
     """Count one request on ``key``; False once the window is full (nothing counted then)."""
     taken = counter().take(key, Window(limit, window_seconds))
-    db.session.commit()  # counted now, whatever the request does next
+    commit_counters()  # counted now, whatever the request does next
     return taken is not None

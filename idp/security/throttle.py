@@ -21,8 +21,8 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from idp import clock
+from idp.database import commit_counters
 from idp.errors import IdpError
-from idp.extensions import db
 from idp.security.counters import Counter
 from idp.security.counters import Window
 from idp.settings import ThrottleSettings
@@ -67,7 +67,7 @@ class Throttle:
         by_address = self.counter.take(address_key, self.address) if taken is not None else None
         if taken is not None and by_address is None:
             self.counter.give_back(credential_key)  # a refused attempt leaves nothing behind
-        db.session.commit()  # both slots taken, or none, before the slow hash: one commit
+        commit_counters()  # both slots taken, or none, before the slow hash: one commit
         if taken is None:
             raise Locked(self.counter.free_at(credential_key, self.credential) or clock.now())
         if by_address is None:
