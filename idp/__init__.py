@@ -54,6 +54,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from idp.selfservice import api_password
     from idp.selfservice import api_password_json
     from idp.selfservice import captcha
+    from idp.selfservice import email_change
+    from idp.selfservice import email_links
     from idp.selfservice import forgot_login
     from idp.selfservice import login
     from idp.selfservice import my_credential
@@ -117,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     logout.init_app(app)
     keystone_tokens.init_app(app)
     notifications.init_app(app)
+    email_change.init_app(app)
     headers.init_app(app)
     errors.register_error_handlers(app)
     for blueprint in (
@@ -126,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         password.bp,
         forgot_login.bp,
         account.bp,
+        email_links.bp,
         captcha.bp,
         oidc_views.bp,
         console_login.bp,

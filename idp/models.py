@@ -20,6 +20,7 @@ from idp.security.audit import AuditEvent
 from idp.security.captcha import CaptchaChallenge
 from idp.security.codes import VerificationCode
 from idp.security.counters import RateCounter
+from idp.selfservice.email_change import EmailChange
 from idp.selfservice.flows import PasswordLink
 from idp.sessions import SsoSession
 
@@ -37,6 +38,7 @@ __all__ = [
     "ConsoleGroup",
     "ConsoleUser",
     "Contract",
+    "EmailChange",
     "Job",
     "Membership",
     "MembershipConsoleRole",

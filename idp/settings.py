@@ -146,6 +146,7 @@ class SelfServiceSettings:
     captcha_window_seconds: int = 600
     # Password changes (wrong current password included) per account per window.
     password_changes_per_account: int = 10
+    email_changes_per_account: int = 5
 
 
 @dataclass(frozen=True)

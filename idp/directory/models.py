@@ -54,6 +54,10 @@ class Account(Model):
     login_canonical: Mapped[str] = mapped_column(String(64), unique=True)
     email: Mapped[str] = mapped_column(String(254))
     email_canonical: Mapped[str] = mapped_column(String(254), unique=True)
+    # When a link mailed to ``email`` was last followed: the only proof that the address is
+    # the person's (``email_verified``). Cleared by nothing but a switch to another address,
+    # which is itself proven by the confirmation link (``selfservice.email_change``).
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     civility: Mapped[str | None] = mapped_column(String(16))
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
@@ -82,6 +86,10 @@ class Account(Model):
     @property
     def is_active(self) -> bool:
         return self.status == AccountStatus.ACTIVE
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
 
 class Contract(Model):

@@ -36,6 +36,7 @@ from idp.mail import messages
 from idp.mail.outbox import enqueue
 from idp.security import audit
 from idp.security import canonical
+from idp.security import email_proof
 
 LOGIN_RE = re.compile(r"[A-Za-z0-9._-]{8,64}")
 CONTRACT_RE = canonical.COMPANY_ACCOUNT_RE
@@ -134,7 +135,8 @@ def _account_for(identity: Identity) -> tuple[Account, bool, bool]:
 
 def send_access_email(account: Account) -> None:
     """The guides' access email: the login, and a button to set a first password."""
-    link = messages.external_url("password.forgot_password", login=account.login)
+    proof = email_proof.sign(account.public_id, account.email_canonical)
+    link = messages.external_url("email_links.verify", token=proof)
     enqueue(messages.for_account("access", account, link=link))
     audit.record(audit.EventTag.ACCESS_EMAIL_SENT, account.id)
 

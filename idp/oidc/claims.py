@@ -48,7 +48,8 @@ def userinfo(account: Account, scope: str) -> dict[str, Any]:
             updated_at=int(account.updated_at.timestamp()),
         )
     if "email" in scopes:
-        claims.update(email=account.email, email_verified=True)
+        # Verified only once a link mailed to this very address was followed (SPEC §2).
+        claims.update(email=account.email, email_verified=account.email_verified)
     if "phone" in scopes and (account.mobile or account.landline):
         claims.update(phone_number=account.mobile or account.landline, phone_number_verified=False)
     if "contracts" in scopes:

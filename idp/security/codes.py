@@ -87,6 +87,13 @@ def issue(console_user_id: int, purpose: CodePurpose) -> str:
     return code
 
 
+def forget(console_user_ids: list[int]) -> None:
+    """Delete every code of these console users: they went to an address no longer theirs."""
+    if console_user_ids:
+        table = VerificationCode.__table__
+        db.session.execute(delete(table).where(table.c.console_user_id.in_(console_user_ids)))
+
+
 def check(console_user_id: int, purpose: CodePurpose, code: str, *, account_id: int | None) -> bool:
     """Spend one try on ``code``; True once, for the live code only. Commits the spent try,
     and the code's use when it matches."""

@@ -1,6 +1,7 @@
 """My account: the profile (view and edit) and the password change.
 
-A changed email notifies the old address; a changed password needs the current one
+A new email address needs the current password and is confirmed from the new mailbox
+before it takes effect (``email_change``); a changed password needs the current one
 (a wrong one counts like a failed login), ends every other session and is confirmed
 by email.
 """
@@ -16,7 +17,6 @@ from flask import request
 from flask import url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from wtforms import Field
 
 from idp import sessions
@@ -24,13 +24,13 @@ from idp.directory import service
 from idp.directory.credentials import web_subject
 from idp.directory.models import Account
 from idp.extensions import db
-from idp.mail import messages
-from idp.mail.outbox import enqueue
 from idp.security import audit
 from idp.security import credentials
 from idp.security import new_password
 from idp.security import ratelimit
 from idp.security.throttle import Locked
+from idp.selfservice import email_change
+from idp.selfservice.email_links import LinkForm
 from idp.selfservice.forms import TOO_MANY
 from idp.selfservice.forms import WRONG_CURRENT
 from idp.selfservice.forms import ChangePasswordForm
@@ -42,7 +42,10 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 
 PROFILE_SAVED = _l("Your profile has been updated.")
 PASSWORD_CHANGED = _l("Your password has been changed. Your other sessions have been closed.")
-EMAIL_TAKEN = _l("This email address is already used by another account.")
+PASSWORD_FOR_EMAIL = _l("Type your current password to change your email address.")
+CONFIRMATION_SENT = _l(
+    "A confirmation link has been sent to %(email)s. Your email address will change when you follow it."
+)
 PHONE_REQUIRED = _l("Please give a landline or a mobile phone number.")
 INVALID_EMAIL = _l("This email address is not valid.")
 INVALID_PHONE = _l("This phone number is not valid.")
@@ -53,13 +56,16 @@ INVALID_PHONE = _l("This phone number is not valid.")
 def profile(current: sessions.SsoSession) -> ResponseReturnValue:
     account = current.account
     form = ProfileForm(obj=account if request.method == "GET" else None)
+    context = {"account": account, "pending": email_change.pending(account.id), "proof_form": LinkForm()}
     if not form.is_submitted():
-        return render_template("selfservice/account.html", form=form, account=account)
+        return render_template("selfservice/account.html", form=form, **context)
     if not (form.validate() and _apply_profile(form, account)):
         db.session.rollback()
-        return render_template("selfservice/account.html", form=form, account=account), 400
+        return render_template("selfservice/account.html", form=form, **context), 400
     db.session.commit()
     flash(str(PROFILE_SAVED))
+    if service.canonical_email(form.email.data or "") != account.email_canonical:
+        flash(str(CONFIRMATION_SENT) % {"email": (form.email.data or "").strip()})
     return redirect(url_for("account.profile"))
 
 
@@ -68,18 +74,16 @@ def _error(field: Field, message: object) -> None:
 
 
 def _apply_profile(form: ProfileForm, account: Account) -> bool:
-    """Check every field with the directory's rules, then change the account, or nothing."""
+    """Check every field with the directory's rules, then change the account, or nothing.
+
+    A new email address is only *requested* here (``email_change``): it needs the current
+    password, and switches when the link mailed to it is followed."""
     email = (form.email.data or "").strip()
     landline = (form.landline.data or "").strip() or None
     mobile = (form.mobile.data or "").strip() or None
     ok = True
     if len(email) > 254 or not service.EMAIL_RE.fullmatch(email):
         _error(form.email, INVALID_EMAIL)
-        ok = False
-    elif service.canonical_email(email) != account.email_canonical and db.session.scalar(
-        select(Account.id).where(Account.email_canonical == service.canonical_email(email))
-    ):
-        _error(form.email, EMAIL_TAKEN)
         ok = False
     if not landline and not mobile:
         _error(form.mobile, PHONE_REQUIRED)
@@ -88,12 +92,13 @@ def _apply_profile(form: ProfileForm, account: Account) -> bool:
         if number and not service.PHONE_RE.fullmatch(number):
             _error(field, INVALID_PHONE)
             ok = False
+    new_email = ok and service.canonical_email(email) != account.email_canonical
+    if new_email and not _may_change_email(form, account):
+        ok = False
     if not ok:
         return False
-    if service.canonical_email(email) != account.email_canonical:
-        enqueue(messages.for_account("email-changed", account, to=account.email, new_email=email))
-        audit.record(audit.EventTag.EMAIL_CHANGED, account.id)
-    account.email, account.email_canonical = email, service.canonical_email(email)
+    if new_email:
+        email_change.request_change(account, email)
     account.first_name = (form.first_name.data or "").strip()
     account.last_name = (form.last_name.data or "").strip()
     account.landline, account.mobile = landline, mobile
@@ -101,6 +106,31 @@ def _apply_profile(form: ProfileForm, account: Account) -> bool:
     account.language = form.language.data if form.language.data in {"fr", "en"} else account.language
     audit.record(audit.EventTag.PROFILE_UPDATED, account.id)
     return True
+
+
+def _may_change_email(form: ProfileForm, account: Account) -> bool:
+    """Whoever sets the address owns the account: a session alone is not enough. The current
+    password goes through the login's throttle (a wrong one counts as a failure), and the
+    requests per account are limited, since each one mails two addresses."""
+    s = current_app.config["IDP_SETTINGS"].selfservice
+    password = form.current_password.data or ""
+    if not password:
+        _error(form.current_password, PASSWORD_FOR_EMAIL)
+        return False
+    if not ratelimit.hit(f"email-change:acct:{account.id}", s.email_changes_per_account, s.request_window_seconds):
+        _error(form.email, TOO_MANY)
+        audit.record(audit.EventTag.EMAIL_CHANGE_REFUSED, account.id, reason="rate limited")
+        return False
+    try:
+        credentials.check(credentials.WEB_REAUTH, web_subject(account), password)
+    except credentials.InvalidCredentials:
+        _error(form.current_password, WRONG_CURRENT)
+    except Locked as exc:
+        _error(form.current_password, exc.message)
+    else:
+        return True
+    audit.record(audit.EventTag.EMAIL_CHANGE_REFUSED, account.id, reason="wrong password")
+    return False
 
 
 @bp.route("/password", methods=["GET", "POST"])

@@ -2,7 +2,7 @@
 
     requested ──(email with /reset-password/<token>)──► pending
     pending ──POST, policy ok──► used          (password set, sessions ended)
-    pending ──newer link──────► superseded
+    pending ──newer link, or the address changed──► superseded
     pending ──password changed any other way──► stale (derived: created before the change)
     pending ──24 h──► expired;  pending ──too many POSTs──► exhausted
 
@@ -56,13 +56,7 @@ class PasswordLink(Model):
 def issue(account: Account, max_age_seconds: int) -> str:
     """Create a link for ``account``, superseding its older ones; return the token."""
     now = clock.now()
-    db.session.execute(
-        update(PasswordLink)
-        .where(
-            PasswordLink.account_id == account.id, PasswordLink.used_at.is_(None), PasswordLink.superseded_at.is_(None)
-        )
-        .values(superseded_at=now)
-    )
+    supersede(account.id)
     token = new_token()
     db.session.add(
         PasswordLink(
@@ -74,6 +68,17 @@ def issue(account: Account, max_age_seconds: int) -> str:
         )
     )
     return token
+
+
+def supersede(account_id: int) -> None:
+    """End the account's pending links: a newer one was sent, or the address changed."""
+    db.session.execute(
+        update(PasswordLink)
+        .where(
+            PasswordLink.account_id == account_id, PasswordLink.used_at.is_(None), PasswordLink.superseded_at.is_(None)
+        )
+        .values(superseded_at=clock.now())
+    )
 
 
 def find(token: str, max_attempts: int) -> PasswordLink:

@@ -79,3 +79,5 @@ class ProfileForm(FlaskForm):
     language = SelectField(
         _l("Preferred language"), choices=[SelectChoice("fr", "Français"), SelectChoice("en", "English")]
     )
+    # Asked for only when the email changes (``account._may_change_email``).
+    current_password = PasswordField(_l("Current password"), validators=[Optional(), Length(max=4096)])

@@ -26,6 +26,7 @@ from idp.mail.outbox import enqueue
 from idp.security import audit
 from idp.security import canonical
 from idp.security import new_password
+from idp.selfservice import email_change
 from idp.selfservice import flows
 from idp.selfservice.forms import PASSWORDS_DIFFER
 from idp.selfservice.forms import ForgotPasswordForm
@@ -98,7 +99,10 @@ def reset_password(token: str) -> ResponseReturnValue:
         db.session.commit()
         return render_template("selfservice/link-invalid.html", message=str(exc.message)), exc.status
     account = link.account
+    # Links die when the address changes, so following one proves the current address.
+    email_change.mark_verified(account)
     if not form.is_submitted():
+        db.session.commit()
         return render_template("selfservice/reset-password.html", form=form, account=account, token=token)
     if form.validate() and check_new_password(form, account.login):
         # The new password first (argon2 before any write: no lock held while hashing), then

@@ -188,9 +188,12 @@ def test_first_access_from_the_access_email(app: Flask, client: FlaskClient, out
         julie = factories.member("OCB0000124", "julie.dupont", password=None)
     outbox.deliver()
     access = [m for m in smtp.to(julie.email) if "Cloud" in m["Subject"]][0]
-    button = re.search(r"https?://\S+/forgot-password\?login=julie.dupont", access.get_body(("plain",)).get_content())
-    assert button, "the access email links to the password customization page"
-    page = client.get("/forgot-password?login=julie.dupont")
+    button = re.search(r"https?://[^/\s]+(/email/verify/\S+)", access.get_body(("plain",)).get_content())
+    assert button, "the access email carries a proof link"
+    # Following it proves the address, then leads to the password customization page.
+    landing = client.get(button.group(1))
+    assert landing.headers["Location"].endswith("/forgot-password?login=julie.dupont")
+    page = client.get(landing.headers["Location"])
     assert 'value="julie.dupont"' in page.text
     ask(client, "julie.dupont")
     outbox.deliver()
