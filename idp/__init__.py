@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from idp.extensions import babel
     from idp.extensions import csrf
     from idp.extensions import db
+    from idp.iam import access_keys as iam_access_keys
     from idp.iam import services as iam_services
     from idp.iam import views as iam_views
     from idp.keystone import tokens as keystone_tokens
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_oidc(app)
     logout.init_app(app)
     keystone_tokens.init_app(app)
+    iam_access_keys.init_app(app)
     notifications.init_app(app)
     email_change.init_app(app)
     headers.init_app(app)

@@ -176,6 +176,9 @@ class ApiSettings:
     code_max_tries: int = 3
     # Access keys per console user, inactive ones included (Flexible Engine: 2).
     max_access_keys: int = 2
+    # Live temporary keys (securitytokens) per console user; expired ones are deleted when
+    # a new one is made, and all end when the API password changes.
+    max_temporary_keys: int = 10
     # SDK-HMAC-SHA256: how far X-Sdk-Date may be from our clock, either way.
     signature_window_seconds: int = 900
     # The project name of the region (Huawei: the region id) and the console's API,
@@ -361,7 +364,8 @@ def validate(settings: Settings) -> None:
         raise SettingsError("captcha.length must be between 4 and 8")
     if settings.oidc.default_signing_alg not in {"RS256", "ES256"}:
         raise SettingsError("oidc.default_signing_alg must be RS256 or ES256")
-    for section in (settings.session, settings.throttle, settings.selfservice, settings.oidc, settings.jobs):
+    sections = (settings.session, settings.throttle, settings.selfservice, settings.oidc, settings.jobs, settings.api)
+    for section in sections:
         for f in dataclasses.fields(section):
             value = getattr(section, f.name)
             if isinstance(value, int) and not isinstance(value, bool) and value < 1:

@@ -131,7 +131,8 @@ def delete(access: str) -> ResponseReturnValue:
 
 @bp.post("/securitytokens")
 def security_token() -> ResponseReturnValue:
-    """A temporary AK/SK and its security token, for 900 to 86,400 seconds (default 900)."""
+    """A temporary AK/SK and its security token, for 900 to 86,400 seconds (default 900),
+    refused like ``akSkNumExceed`` when ``api.max_temporary_keys`` are alive."""
     found = _manager()
     data = json_body()
     auth = data.get("auth") if isinstance(data, dict) else None
@@ -143,7 +144,10 @@ def security_token() -> ResponseReturnValue:
     duration = spec.get("duration_seconds", 900)
     if not isinstance(duration, int) or isinstance(duration, bool) or not 900 <= duration <= 86_400:
         raise ApiError(400, "duration_seconds must be between 900 and 86400.", "IAM.0003")
-    key, secret, raw_token = access_keys.create_temporary(found.user, duration)
+    try:
+        key, secret, raw_token = access_keys.create_temporary(found.user, duration)
+    except access_keys.TooManyTemporaryKeys as exc:
+        raise ApiError(400, str(exc), "IAM.1109") from None
     db.session.commit()
     assert key.expires_at is not None
     return _created(
