@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from idp.selfservice import email_change
     from idp.selfservice import email_links
     from idp.selfservice import forgot_login
+    from idp.selfservice import invitations
     from idp.selfservice import login
     from idp.selfservice import my_credential
     from idp.selfservice import notifications
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         password.bp,
         forgot_login.bp,
         account.bp,
+        invitations.bp,
         email_links.bp,
         captcha.bp,
         oidc_views.bp,

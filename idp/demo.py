@@ -7,6 +7,7 @@ from datetime import UTC
 from datetime import datetime
 from pathlib import Path
 
+from idp.directory import invitations
 from idp.directory import service
 from idp.directory.models import Contract
 from idp.directory.roles import Level
@@ -92,7 +93,9 @@ def load() -> bool:
         ("OCB0000412", _person("martin.dupont", "Martin", "Dupont", "monsieur"), {}, []),
     ]
     for contract_id, person, roles, console in members:
-        service.add_member(contract_id, person, roles, console)
+        result = service.add_member(contract_id, person, roles, console)
+        if result.invitation is not None:  # Sophie, already on OCB0000124: as if she had accepted
+            invitations.accept(result.invitation.id, result.invitation.account)
     for login in (REFERENT_LOGIN, "pierre.dupont", "sophie.dupont", "johanne.coleno", "jacques.dupont"):
         account = service.find_account(login)
         assert account is not None

@@ -31,7 +31,8 @@ Each signal, with who sends it, its payload, and who connects to it:
 - ``api_password_changed``
   - sent by ``directory.console_users``
   - payload: ``console_user``
-  - connected by ``keystone``: end its tokens; ``selfservice.notifications``: email
+  - connected by ``keystone``: end its tokens; ``iam.access_keys``: end its temporary keys;
+    ``selfservice.notifications``: email
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Import every table so that the metadata (and alembic) sees the whole schema."""
 
 from idp.directory.console_users import ConsoleUser
+from idp.directory.invitations import Invitation
 from idp.directory.models import Account
 from idp.directory.models import ConsoleGroup
 from idp.directory.models import Contract
@@ -20,6 +21,7 @@ from idp.security.audit import AuditEvent
 from idp.security.captcha import CaptchaChallenge
 from idp.security.codes import VerificationCode
 from idp.security.counters import RateCounter
+from idp.selfservice.api_password_flow import ApiPasswordFlow
 from idp.selfservice.email_change import EmailChange
 from idp.selfservice.flows import PasswordLink
 from idp.sessions import SsoSession
@@ -29,6 +31,7 @@ metadata = db.metadata
 __all__ = [
     "AccessKey",
     "Account",
+    "ApiPasswordFlow",
     "ApiToken",
     "AuditEvent",
     "AuthorizationCode",
@@ -39,6 +42,7 @@ __all__ = [
     "ConsoleUser",
     "Contract",
     "EmailChange",
+    "Invitation",
     "Job",
     "Membership",
     "MembershipConsoleRole",

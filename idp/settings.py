@@ -146,7 +146,16 @@ class SelfServiceSettings:
     captcha_window_seconds: int = 600
     # Password changes (wrong current password included) per account per window.
     password_changes_per_account: int = 10
+    # API password reset flows (step 1 to step 2): their life, the step-2 submissions and
+    # the codes each may have.
+    api_password_flow_seconds: int = 900
+    api_password_flow_attempts: int = 10
+    api_password_flow_codes: int = 3
+    # Email-change requests (and "verify my address" links) per account and request window.
     email_changes_per_account: int = 5
+    # An invitation to join one more contract (an existing identity added to it) can be
+    # accepted this long (7 days).
+    invitation_max_age_seconds: int = 604_800
 
 
 @dataclass(frozen=True)

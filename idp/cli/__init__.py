@@ -1,7 +1,7 @@
 """The ``idp`` command line: one group, its subcommands in modules by subject.
 
 idp init | serve | demo | worker | outbox …   (operations)
-idp contracts … | users …                     (directory)
+idp contracts … | users … | invitations …     (directory)
 idp clients … | keys …                        (oidc)
 """
 
@@ -32,6 +32,7 @@ for command in (
     operations.outbox,
     directory.contracts,
     directory.users,
+    directory.invitations_group,
     oidc.clients,
     oidc.keys_group,
 ):

@@ -13,6 +13,7 @@ from idp.cli.base import emit
 from idp.cli.base import in_transaction
 from idp.cli.base import read_password
 from idp.directory import console_users
+from idp.directory import invitations
 from idp.directory import roles as role_table
 from idp.directory import service
 from idp.directory.models import Contract
@@ -122,7 +123,8 @@ def users() -> None:
 def users_add(
     ctx: Context, contract_id: str, roles: tuple[str, ...], console_roles: tuple[str, ...], as_json: bool, **o: Any
 ) -> None:
-    """Declare a person on a contract (their existing identity is reused by email)."""
+    """Declare a person on a contract. An email that already has an account gets an
+    invitation instead: the roles take effect when the person, signed in, accepts it."""
     try:
         parsed = dict(role_table.parse_assignment(r) for r in roles)
     except role_table.RoleError as exc:
@@ -138,20 +140,26 @@ def users_add(
         language=o["language"],
     )
     result = service.add_member(contract_id, identity, parsed, list(console_roles))
-    account = result.membership.account
-    data = {
-        "login": account.login,
-        "contract": contract_id,
-        "account_created": result.account_created,
-        "login_ignored": result.login_ignored,
-    }
-
-    def text() -> None:
-        click.echo(f"{account.login} added to {contract_id}")
-        for note in result.notes:
-            click.echo(f"note: {note}", err=True)
-
-    emit(data, as_json, text)
+    if result.invitation is not None:
+        # Only the address typed: which login owns it is none of the caller's business.
+        invitation = result.invitation
+        data: dict[str, Any] = {
+            "email": identity.email.strip(),
+            "contract": contract_id,
+            "status": "invited",
+            "account_created": False,
+            "expires_at": invitation.expires_at.isoformat(),
+        }
+        message = (
+            f"invitation sent to {data['email']}; roles take effect when accepted "
+            f"(before {invitation.expires_at:%Y-%m-%d %H:%M} UTC)"
+        )
+    else:
+        assert result.membership is not None
+        login = result.membership.account.login
+        data = {"login": login, "contract": contract_id, "status": "added", "account_created": True}
+        message = f"{login} added to {contract_id}; access email sent"
+    emit(data, as_json, lambda: click.echo(message))
 
 
 @users.command("list")
@@ -250,3 +258,47 @@ def users_set_console_roles(ctx: Context, login: str, contract_id: str, roles: t
         as_json,
         lambda: click.echo(f"{login} on {contract_id}: console roles " + (", ".join(data["console_roles"]) or "none")),
     )
+
+
+@click.group("invitations")
+def invitations_group() -> None:
+    """Invitations of existing identities to more contracts (sent by `idp users add`)."""
+
+
+@invitations_group.command("list")
+@click.argument("contract_id", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def invitations_list(ctx: Context, contract_id: str | None, as_json: bool) -> None:
+    """List invitations, newest first: pending, accepted, declined, revoked or expired."""
+    data: list[dict[str, Any]] = [
+        {
+            "contract": i.contract_id,
+            "email": i.email,
+            "state": i.state,
+            "created_at": i.created_at.isoformat(),
+            "expires_at": i.expires_at.isoformat(),
+            "inviter": i.inviter.login if i.inviter is not None else None,
+            "section_roles": i.section_roles,
+            "console_roles": i.console_roles,
+        }
+        for i in invitations.of_contract(contract_id)
+    ]
+
+    def text() -> None:
+        for i in data:
+            click.echo(f"{i['contract']}  {i['email']}  {i['state']}  expires {i['expires_at'][:16]}")
+
+    emit(data, as_json, text)
+
+
+@invitations_group.command("revoke")
+@click.argument("contract_id")
+@click.argument("email")
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def invitations_revoke(ctx: Context, contract_id: str, email: str, as_json: bool) -> None:
+    """Revoke the pending invitation sent to EMAIL for CONTRACT_ID: it grants nothing any more."""
+    count = invitations.revoke(contract_id, email)
+    data = {"contract": contract_id, "email": email, "revoked": count}
+    emit(data, as_json, lambda: click.echo(f"invitation to {email} for {contract_id} revoked"))

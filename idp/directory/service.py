@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from dataclasses import field
 
 from flask import current_app
 from sqlalchemy import select
 
 from idp import events
 from idp.directory import console_users
+from idp.directory import invitations
 from idp.directory.models import Account
 from idp.directory.models import Civility
 from idp.directory.models import ConsoleGroup
@@ -63,11 +63,12 @@ class Identity:
 
 @dataclass
 class AddResult:
-    membership: Membership
+    """What adding a person did: a membership at once (a new identity, or a contract's
+    referent), or an invitation to an identity that already exists."""
+
+    membership: Membership | None
     account_created: bool
-    # True when the email already had an account with another login: that login is kept.
-    login_ignored: bool
-    notes: list[str] = field(default_factory=list)
+    invitation: invitations.Invitation | None = None
 
 
 canonical_email = canonical.email
@@ -103,14 +104,13 @@ def find_account(login_or_email: str) -> Account | None:
     return db.session.scalar(select(Account).where((Account.login_canonical == key) | (Account.email_canonical == key)))
 
 
-def _account_for(identity: Identity) -> tuple[Account, bool, bool]:
-    """Reuse the account that owns this email, or create one; never duplicate a person.
+def _account_with_email(email: str) -> Account | None:
+    return db.session.scalar(select(Account).where(Account.email_canonical == canonical_email(email)))
 
-    Returns (account, created, login_ignored).
-    """
-    existing = db.session.scalar(select(Account).where(Account.email_canonical == canonical_email(identity.email)))
-    if existing is not None:
-        return existing, False, existing.login_canonical != canonical.login(identity.login)
+
+def _new_account(identity: Identity) -> Account:
+    """Create the identity of a person whose email has none (never duplicate a person), and
+    mail it the access email."""
     taken = db.session.scalar(select(Account.id).where(Account.login_canonical == canonical.login(identity.login)))
     if taken:
         raise Conflict(f"login {identity.login!r} is already taken")
@@ -130,11 +130,12 @@ def _account_for(identity: Identity) -> tuple[Account, bool, bool]:
     db.session.flush()
     audit.record(audit.EventTag.ACCOUNT_CREATED, account.id)
     send_access_email(account)
-    return account, True, False
+    return account
 
 
 def send_access_email(account: Account) -> None:
     """The guides' access email: the login, and a button to set a first password."""
+    # Its link proves the address, then leads to the first password (``email_links.verify``).
     proof = email_proof.sign(account.public_id, account.email_canonical)
     link = messages.external_url("email_links.verify", token=proof)
     enqueue(messages.for_account("access", account, link=link))
@@ -166,6 +167,11 @@ def create_contract(
 ) -> tuple[Contract, AddResult | None]:
     """Create a contract with its referent, who gets the referent roles of SPEC §2.
 
+    A referent email that already has an account makes that identity the referent at once,
+    with no invitation (unlike :func:`add_member`): only the operator creates contracts, a
+    contract cannot exist a moment without its referent, and the operator who names a
+    referent is the one who vouches for that person. That login is the result's.
+
     With ``exist_ok``, asking again for the same contract is a no-op (result None);
     a contract of that id with other data is still a conflict.
     """
@@ -189,7 +195,8 @@ def create_contract(
         if exist_ok and same:
             return existing, None
         raise Conflict(f"contract {contract_id} already exists with other details")
-    account, created, ignored = _account_for(referent)
+    existing_account = _account_with_email(referent.email)
+    account = existing_account or _new_account(referent)
     contract = Contract(
         id=contract_id,
         name=name.strip(),
@@ -207,7 +214,7 @@ def create_contract(
     db.session.flush()
     _sync_console_user(membership)
     audit.record(audit.EventTag.CONTRACT_CREATED, account.id, contract=contract_id)
-    return contract, AddResult(membership, created, ignored)
+    return contract, AddResult(membership, existing_account is None)
 
 
 def add_member(
@@ -215,32 +222,35 @@ def add_member(
     identity: Identity,
     roles: dict[str, Level] | None = None,
     console_roles: list[str] | None = None,
+    inviter: Account | None = None,
 ) -> AddResult:
-    """Declare a person on a contract, reusing their identity when the email is known."""
+    """Declare a person on a contract (the command line now; the management API and the
+    portal's pages call this too).
+
+    A new email makes a new identity, a member at once, mailed the access email. An email
+    that already has an account never grants roles by itself (SPEC §2): whoever controls
+    that account would get this contract's roles without anyone of it having met them. The
+    roles wait in an invitation mailed to the account (``invitations``), and the caller
+    learns only that an invitation went to the address it typed, never the login that
+    owns it (the login, names and phones it typed are not used then).
+    """
     contract = db.session.get(Contract, contract_id)
     if contract is None:
         raise NotFound(f"no contract {contract_id}")
     identity = validate_identity(identity)
     console = check_console_roles(contract, console_roles or [])
-    account, created, ignored = _account_for(identity)
+    wanted = {**default_roles(), **(roles or {})}
+    existing = _account_with_email(identity.email)
+    if existing is None:
+        membership = invitations.grant(_new_account(identity), contract, wanted, console)
+        return AddResult(membership, account_created=True)
     already = db.session.scalar(
-        select(Membership.id).where(Membership.account_id == account.id, Membership.contract_id == contract_id)
+        select(Membership.id).where(Membership.account_id == existing.id, Membership.contract_id == contract_id)
     )
     if already:
-        raise Conflict(f"{account.login} is already a member of {contract_id}")
-    membership = Membership(account=account, contract=contract)
-    membership.set_section_roles({**default_roles(), **(roles or {})})
-    membership.console_roles = [MembershipConsoleRole(role=r) for r in console]
-    db.session.add(membership)
-    db.session.flush()
-    _sync_console_user(membership)
-    audit.record(audit.EventTag.MEMBER_ADDED, account.id, contract=contract_id)
-    result = AddResult(membership, created, ignored)
-    if ignored:
-        result.notes.append(
-            f"{identity.email} already has the login {account.login}; it is used instead of {identity.login}"
-        )
-    return result
+        raise Conflict(f"{identity.email} is already a member of {contract_id}")
+    invitation = invitations.invite(contract, existing, identity.email, wanted, console, inviter)
+    return AddResult(None, account_created=False, invitation=invitation)
 
 
 def _sync_console_user(membership: Membership) -> None:

@@ -1,11 +1,16 @@
-"""API password reset (guide §6.1): the flow, and its web pages (FR/EN).
+"""API password reset (guide §6.1): its web pages (FR/EN), on the stored flow of
+``api_password_flow`` (which the JSON API in ``api_password_json`` shares).
 
-    step 1  company account + email + captcha ──► the same answer whoever it names;
-            a console user of that contract with that email gets a 60-second code
-    step 2  new API password twice + the code ──► policy, then one try of the code
-            ──► API password set, the user's Keystone tokens end, confirmation email
+    /api-password      step 1: company account + email + captcha ──► step 2's page, the
+                       same whoever they name (a flow id in a hidden field); nothing mailed
+    /api-password/new  step 2: new API password twice ──*Get code*──► a 60-second code
+                       (only to a console user the flow names) ──code, *Next*──► the API
+                       password set, the user's Keystone tokens end, a confirmation email
 
-The same two steps are served as JSON by ``api_password_json``.
+Step 2's page follows the flow: first the two passwords and *Get code*; once a code was
+asked for, the passwords stay filled in (this response only goes back to whoever typed
+them) and *Next* comes first, so that Enter in the code field submits the code; once the
+code was accepted, the passwords alone.
 """
 
 from __future__ import annotations
@@ -21,31 +26,29 @@ from wtforms import PasswordField
 from wtforms import StringField
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
+from wtforms.validators import Optional
 from wtforms.validators import Regexp
 
-from idp.directory import console_users
-from idp.extensions import db
-from idp.security import audit
 from idp.security import canonical
-from idp.security import codes
 from idp.security.canonical import COMPANY_ACCOUNT_RE
-from idp.security.codes import CodePurpose
 from idp.security.new_password import policy_errors
+from idp.selfservice import api_password_flow as reset_flow
 from idp.selfservice.forms import PASSWORDS_DIFFER
 from idp.selfservice.forms import REQUIRED
 from idp.selfservice.forms import CaptchaForm
 from idp.selfservice.limits import captcha_request
 from idp.selfservice.limits import render_with_captcha
-from idp.selfservice.notifications import send_verification_code
 
 bp = Blueprint("api_password", __name__)
 
 COMPANY_LABEL = _l("Company account (domain name)")
 BAD_COMPANY = _l("A company account looks like OCB0000124.")
-WRONG_CODE = _l("The verification code is wrong, used or expired. Ask for a new one.")
+CODE_SENT = _l(
+    "If the company account and the email match a console user, a verification code has just been sent. "
+    "You have 60 seconds to enter it."
+)
 API_PASSWORD_SET = _l("Your API password has been set. Your previous API tokens no longer work.")
-PURPOSE = CodePurpose.API_PASSWORD_RESET
-LIMIT_PURPOSE = "api-password"
+STEP2 = "selfservice/api-password-new.html"
 
 
 class ConfirmAccountForm(CaptchaForm):
@@ -57,47 +60,16 @@ class ConfirmAccountForm(CaptchaForm):
 
 
 class ResetApiPasswordForm(FlaskForm):
-    company_account = HiddenField()
-    email = HiddenField()
+    flow = HiddenField(validators=[DataRequired(), Length(max=128)])
+    company_account = HiddenField(validators=[Optional(), Length(max=16)])  # shown, never trusted
     password = PasswordField(_l("New API password"), validators=[DataRequired(REQUIRED), Length(max=4096)])
     confirm = PasswordField(_l("Confirm API password"), validators=[DataRequired(REQUIRED), Length(max=4096)])
-    code = StringField(_l("Email verification code"), validators=[DataRequired(REQUIRED), Length(max=16)])
+    code = StringField(_l("Email verification code"), validators=[Optional(), Length(max=16)])
 
 
-def limit_target(company_account: str, email: str) -> str:
-    return f"{canonical.company_account(company_account)}:{canonical.email(email)}"
-
-
-def send_code(company_account: str, email: str) -> None:
-    """Email a code if someone matches; record the request either way, revealing nothing."""
-    user = console_users.by_email(company_account, email)
-    if user is not None:
-        send_verification_code(user, PURPOSE)
-    audit.record(
-        audit.EventTag.API_PASSWORD_RESET_REQUESTED,
-        user.account.id if user else None,
-        subject=audit.subject_hash(limit_target(company_account, email)),
-        known=user is not None,
-    )
-
-
-def reset(company_account: str, email: str, password: str, confirm: str, code: str) -> tuple[list[str], list[str]]:
-    """Step 2: (password errors, code errors); both empty when the API password was set.
-
-    The policy is checked first, so a typo in the password does not spend a try of the code.
-    """
-    user = console_users.by_email(company_account, email)
-    password_errors = policy_errors(password, user.account.login if user else None)
-    if not password_errors and password != confirm:
-        password_errors = [str(PASSWORDS_DIFFER)]
-    if password_errors:
-        return password_errors, []
-    if user is None or not codes.check(user.id, PURPOSE, code, account_id=user.account.id):
-        db.session.commit()  # the spent try stays spent
-        return [], [str(WRONG_CODE)]
-    console_users.set_api_password(user, password)
-    db.session.commit()
-    return [], []
+def _step2(form: ResetApiPasswordForm, stage: str, status: int = 200, **context: object) -> ResponseReturnValue:
+    """Step 2's page at ``stage``: ``password`` (no code asked for yet), ``code``, ``verified``."""
+    return render_template(STEP2, form=form, stage=stage, **context), status
 
 
 @bp.route("/api-password", methods=["GET", "POST"])
@@ -107,33 +79,61 @@ def confirm_account() -> ResponseReturnValue:
         form.company_account.data = (request.args.get("company_account") or "")[:10]
         return render_with_captcha("selfservice/api-password.html", form)
     company, email = canonical.company_account(form.company_account.data or ""), (form.email.data or "").strip()
-    next_form = ResetApiPasswordForm(formdata=None, company_account=company, email=email)
+
+    def step2(look_up: bool) -> dict[str, object]:
+        started = reset_flow.start(company, email, look_up=look_up)
+        next_form = ResetApiPasswordForm(formdata=None, flow=started.token, company_account=started.company_account)
+        return {"form": next_form, "stage": "password"}
+
     return captcha_request(
         form,
-        purpose=LIMIT_PURPOSE,
-        target=limit_target(company, email),
+        purpose=reset_flow.LIMIT_PURPOSE,
+        target=reset_flow.limit_target(company, email),
         template="selfservice/api-password.html",
-        sent_template="selfservice/api-password-new.html",
-        act=lambda: send_code(company, email),
-        context={"form": next_form},
+        sent_template=STEP2,
+        act=lambda: step2(True),
+        when_limited=lambda: step2(False),
     )
+
+
+def _get_code(form: ResetApiPasswordForm) -> ResponseReturnValue:
+    """The passwords first (the guide's order), checked by the rules that ignore the login;
+    then the code, if the flow names someone. The same page either way."""
+    password = form.password.data or ""
+    errors = policy_errors(password, None)
+    if errors:
+        form.password.errors = errors
+        return _step2(form, "password", 400)
+    if password != (form.confirm.data or ""):
+        form.confirm.errors = [str(PASSWORDS_DIFFER)]
+        return _step2(form, "password", 400)
+    try:
+        reset_flow.request_code(form.flow.data or "")
+    except reset_flow.TooManyCodes as exc:
+        return _step2(form, "code", exc.status, error=str(exc.message), keep=True)
+    return _step2(form, "code", notice=str(CODE_SENT), keep=True)
 
 
 @bp.route("/api-password/new", methods=["POST"])
 def reset_api_password() -> ResponseReturnValue:
     form = ResetApiPasswordForm()
+    action = request.form.get("action")
     if not form.validate():
-        return render_template("selfservice/api-password-new.html", form=form), 400
-    password_errors, code_errors = reset(
-        form.company_account.data or "",
-        form.email.data or "",
-        form.password.data or "",
-        form.confirm.data or "",
-        form.code.data or "",
-    )
-    if password_errors or code_errors:
-        form.password.errors = password_errors
-        form.code.errors = code_errors
+        return _step2(form, "password" if action == "code" else "code", 400)
+    try:
+        if action == "code":
+            return _get_code(form)
+        outcome = reset_flow.submit(
+            form.flow.data or "", form.password.data or "", form.confirm.data or "", form.code.data or ""
+        )
+    except reset_flow.TooManyRequests as exc:
+        return _step2(form, "code", exc.status, error=str(exc.message))
+    except reset_flow.FlowExpired as exc:
+        return render_template("selfservice/api-password-expired.html", message=str(exc.message)), exc.status
+    if outcome.done:
+        return render_template("selfservice/api-password-done.html", message=str(API_PASSWORD_SET))
+    form.password.errors = outcome.password_errors
+    form.code.errors = outcome.code_errors
+    if outcome.code_errors:
         form.code.data = ""
-        return render_template("selfservice/api-password-new.html", form=form), 400
-    return render_template("selfservice/api-password-done.html", message=str(API_PASSWORD_SET))
+    return _step2(form, "verified" if outcome.verified else "code", 400)

@@ -1,8 +1,23 @@
-"""Abuse limits shared by the self-service flows: per client address and per target."""
+"""Abuse limits shared by the self-service request pages, in one order for all of them
+(forgot password, forgot login, API password step 1; web pages and JSON alike):
+
+    fields ──► per-address limit (counts every request) ──over──► 429 "too many requests"
+           ──► captcha ──wrong──► 400, a new challenge
+           ──► per-target limit (counts only requests that passed the captcha)
+                 ──over──► the ordinary confirmation, nothing sent (audited and logged)
+           ──► act ──► the ordinary confirmation
+
+Why this order: a per-target counter spent before the captcha could be filled by anyone
+with five wrong answers naming someone else, and that person's own request would then be
+refused for an hour. And why no 429 on the target limit: only the person named would meet
+it, and it would tell the asker that someone else is asking about that login or email.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Mapping
+from enum import Enum
 from typing import Any
 
 from flask import current_app
@@ -19,18 +34,50 @@ from idp.selfservice.forms import TOO_MANY
 from idp.selfservice.forms import WRONG_CAPTCHA
 
 
-def within_limits(purpose: str, target: str) -> bool:
-    """Count this request against its address and its canonical target; False once either is over.
+def address_within_limit(purpose: str) -> bool:
+    """Count this request against its client address; False (audited) once over.
 
     Call before the request writes anything (the counter commits on its own)."""
     s = current_app.config["IDP_SETTINGS"].selfservice
-    window = s.request_window_seconds
-    by_address = ratelimit.hit(ratelimit.address_key(purpose, request.remote_addr), s.requests_per_address, window)
-    by_target = ratelimit.hit(ratelimit.target_key(purpose, target), s.requests_per_target, window)
-    if by_address and by_target:
+    key = ratelimit.address_key(purpose, request.remote_addr)
+    if ratelimit.hit(key, s.requests_per_address, s.request_window_seconds):
         return True
-    audit.record(audit.EventTag.RATE_LIMITED, None, purpose=purpose, subject=audit.subject_hash(target))
+    audit.record(audit.EventTag.RATE_LIMITED, None, purpose=purpose, limit="address")
     return False
+
+
+def target_within_limit(purpose: str, target: str) -> bool:
+    """Count this request against its canonical target (a login, an email); False (audited,
+    with the target's keyed hash only) once over. Only for requests that passed the captcha."""
+    s = current_app.config["IDP_SETTINGS"].selfservice
+    if ratelimit.hit(ratelimit.target_key(purpose, target), s.requests_per_target, s.request_window_seconds):
+        return True
+    audit.record(audit.EventTag.RATE_LIMITED, None, purpose=purpose, limit="target", subject=audit.subject_hash(target))
+    return False
+
+
+class Gate(Enum):
+    """Where a request stopped on its way through the limits and the captcha."""
+
+    ADDRESS_LIMITED = "address_limited"  # answer 429
+    WRONG_CAPTCHA = "wrong_captcha"  # answer 400 with a new challenge
+    TARGET_LIMITED = "target_limited"  # answer the ordinary confirmation, do nothing
+    PASSED = "passed"  # act, then answer the ordinary confirmation
+
+
+def gate(purpose: str, target: str, captcha_id: str | None, answer: str | None) -> Gate:
+    """The one order of the checks (module docstring). Refusals are audited and committed."""
+    if not address_within_limit(purpose):
+        db.session.commit()
+        return Gate.ADDRESS_LIMITED
+    if not captcha.check(captcha_id, answer):
+        audit.record(audit.EventTag.CAPTCHA_FAILED, None, purpose=purpose)
+        db.session.commit()
+        return Gate.WRONG_CAPTCHA
+    if not target_within_limit(purpose, target):
+        db.session.commit()
+        return Gate.TARGET_LIMITED
+    return Gate.PASSED
 
 
 class Decoy:
@@ -49,6 +96,9 @@ def render_with_captcha(template: str, form: FlaskForm, status: int = 200, **con
     return render_template(template, form=form, **context), status
 
 
+Act = Callable[[], Mapping[str, Any] | None]
+
+
 def captcha_request(
     form: FlaskForm,
     *,
@@ -56,19 +106,21 @@ def captcha_request(
     target: str,
     template: str,
     sent_template: str,
-    act: Callable[[], None],
-    context: dict[str, Any] | None = None,
+    act: Act,
+    when_limited: Act | None = None,
 ) -> ResponseReturnValue:
-    """The non-revealing request pages: fields, then limits, then captcha, then ``act``;
-    the same confirmation page whatever ``act`` found."""
+    """The non-revealing request pages: fields, then :func:`gate`, then ``act`` (or
+    ``when_limited``, by default nothing, once the target's limit is reached); the same
+    confirmation page whatever they found. What they return is added to its context."""
     if not form.validate():
         return render_with_captcha(template, form, 400)
-    if not within_limits(purpose, target):
+    passed = gate(purpose, target, form.captcha_id.data, form.captcha.data)
+    if passed is Gate.ADDRESS_LIMITED:
         return render_with_captcha(template, form, 429, error=str(TOO_MANY))
-    if not captcha.check(form.captcha_id.data, form.captcha.data):
-        audit.record(audit.EventTag.CAPTCHA_FAILED, None, purpose=purpose)
+    if passed is Gate.WRONG_CAPTCHA:
         form.captcha.errors = [str(WRONG_CAPTCHA)]
         return render_with_captcha(template, form, 400)
-    act()
+    run = act if passed is Gate.PASSED else when_limited
+    context = run() if run is not None else None
     db.session.commit()
     return render_template(sent_template, **(context or {}))

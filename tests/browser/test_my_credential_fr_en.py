@@ -58,17 +58,20 @@ def test_api_password_reset_then_key_creation(browser, live_server: str, people,
     context = browser.new_context(locale=t["locale"])
     page = context.new_page()
     try:
-        # Reset API password: step 1 (company account, email, captcha), step 2 (password twice + code)
+        # Reset API password in the guide's order: step 1 (company account, email, captcha, Next),
+        # step 2 (the password twice, Get code, then the code and Next)
         page.goto(f"{live_server}/api-password")
         page.get_by_label(t["company"]).fill("OCB0000124")
         page.get_by_label(t["email"], exact=True).fill(person.email)
         page.get_by_label(t["captcha"]).fill(TEST_CAPTCHA)
-        page.get_by_role("button", name=t["get_code"]).click()
-        code = nth_code(smtp, person.email, 1)
+        page.get_by_role("button", name=t["next"]).click()
         page.get_by_label(t["new"]).fill(API_PASSWORD)
         page.get_by_label(t["confirm"]).fill(API_PASSWORD)
+        page.get_by_role("button", name=t["get_code"], exact=True).click()
+        code = nth_code(smtp, person.email, 1)
+        assert page.get_by_label(t["new"]).input_value() == API_PASSWORD  # still filled in
         page.get_by_label(t["code"]).fill(code)
-        page.get_by_role("button", name=t["next"]).click()
+        page.get_by_label(t["code"]).press("Enter")  # Enter in the code field means Next
         assert t["done"] in page.locator("#done").inner_text()
         # My Credential: sign in, API password + emailed code, the secret shown once
         page.goto(f"{live_server}/login?next=/my-credential")

@@ -68,7 +68,7 @@ def test_create_contract_add_users_and_list(idp, app: Flask) -> None:  # type: i
     assert contracts[0]["id"] == "OCB0000124" and contracts[0]["members"] == 2
 
 
-def test_same_email_reuses_the_identity_and_says_so(idp, app: Flask) -> None:  # type: ignore[no-untyped-def]
+def test_same_email_invites_the_identity_without_naming_its_login(idp, app: Flask) -> None:  # type: ignore[no-untyped-def]
     idp(*CONTRACT)
     second = [a.replace("OCB0000124", "OCB0000412") for a in CONTRACT]
     second[second.index("SL_Prod")] = "SI_qualif"
@@ -79,8 +79,13 @@ def test_same_email_reuses_the_identity_and_says_so(idp, app: Flask) -> None:  #
     reused = idp(*other, "--json")
     assert reused.exit_code == 0, reused.output
     data = json.loads(reused.stdout)
-    assert data == {"login": "julie.dupont", "contract": "OCB0000412", "account_created": False, "login_ignored": True}
+    assert {k: v for k, v in data.items() if k != "expires_at"} == {
+        "email": "JULIE.DUPONT@orangecloud.com", "contract": "OCB0000412", "status": "invited",
+        "account_created": False}
+    assert "julie.dupont" not in reused.output  # the address typed, never the login that owns it
     assert json.loads(result.output)["account_created"] is True
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Membership)) == 3  # paul twice, julie once
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Account)) == 2  # paul and julie
 

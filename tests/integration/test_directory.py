@@ -53,8 +53,10 @@ def test_email_is_unique_whatever_its_case(ctx) -> None:  # type: ignore[no-unty
     service.create_contract(contract_id="OCB0000412", name="SI_qualif", offer="flexible-computing-advanced",
                             company_name="ACME", referent=factories.identity("paul.dupont"))
     again = service.add_member("OCB0000412", factories.identity("julie.other", email="JULIE@example.TEST"))
-    assert again.membership.account_id == result.membership.account_id
-    assert again.login_ignored and again.notes
+    # The same identity, invited (SPEC §2): no second account, no membership before acceptance.
+    assert result.membership is not None and again.membership is None and again.invitation is not None
+    assert again.invitation.account_id == result.membership.account_id and not again.account_created
+    assert db.session.scalar(select(func.count()).select_from(Account)) == 2
 
 
 def test_login_is_unique_whatever_its_case(ctx) -> None:  # type: ignore[no-untyped-def]

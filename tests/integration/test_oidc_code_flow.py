@@ -257,15 +257,19 @@ def test_company_account_login_carries_the_console_roles(client: FlaskClient, au
 def test_company_account_of_a_non_console_user_is_refused_with_a_page(client: FlaskClient, auth: AuthActions,
                                                                       paul: Person, rp, app: Flask, company: str) -> None:  # type: ignore[no-untyped-def]
     with app.app_context():
+        from idp.directory import invitations
         from idp.directory import service
+        from idp.directory.models import Account
 
         service.create_contract(contract_id="OCB0000412", name="SI_qualif", offer="flexible-computing-advanced",
                                 company_name="ACME", referent=service.Identity(
                                     login="someone.else", email="else@example.test", first_name="S",
                                     last_name="E", landline="0102030405"))
-        service.add_member("OCB0000412", service.Identity(login="paul.dupont", email=paul.email, first_name="Paul",
-                                                          last_name="Dupont", landline="0102030405"))
-        db.session.commit()  # paul is a member of OCB0000412, without any console role
+        invited = service.add_member("OCB0000412", service.Identity(
+            login="paul.dupont", email=paul.email, first_name="Paul", last_name="Dupont", landline="0102030405"))
+        assert invited.invitation is not None
+        invitations.accept(invited.invitation.id, db.session.get(Account, paul.account_id))
+        db.session.commit()  # paul is a member of OCB0000412 (invited, accepted), without any console role
     auth.login(paul.login, paul.password)
     _, challenge = pkce()
     response = authorize(client, challenge, company_account=company)

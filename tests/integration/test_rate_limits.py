@@ -1,43 +1,120 @@
-"""Abuse limits: per address and per target, shared counters, clear answers (SEC-BF-06)."""
+"""Abuse limits: per address and per target, shared counters (SEC-BF-06), and recovery that
+nobody else can block: the per-address limit counts every request and answers 429; the
+per-target limit counts only requests that passed the captcha and, once reached, answers
+the ordinary confirmation and sends nothing (audited), never a 429 only the victim would meet."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
+from idp.security.audit import subject_hash
 from idp.security.counters import RedisCounter
 from tests.conftest import TEST_CAPTCHA
 from tests.conftest import csrf_token
+from tests.factories import Person
+from tests.helpers import audit_rows
+from tests.helpers import mail_jobs
+
+PER_TARGET = 3
+PAGES = {  # the request pages: their URL, the field naming the target, the mail a known target gets
+    "forgot-password": ("/forgot-password", "login", "password-reset"),
+    "forgot-login": ("/forgot-login", "email", "login-reminder"),
+    "api-password": ("/api-password", "email", "verification-code"),
+}
 
 
 @pytest.fixture
 def settings_overrides() -> dict:
-    return {"selfservice": {"requests_per_target": 3, "requests_per_address": 5}}
+    return {"selfservice": {"requests_per_target": PER_TARGET, "requests_per_address": 5}}
 
 
-def ask(client: FlaskClient, login: str, address: str = "127.0.0.1"):  # type: ignore[no-untyped-def]
+def ask(client: FlaskClient, login: str, address: str = "127.0.0.1", page_name: str = "forgot-password",  # type: ignore[no-untyped-def]
+        answer: str = TEST_CAPTCHA):
+    url, field, _ = PAGES[page_name]
     env = {"REMOTE_ADDR": address}
-    page = client.get("/forgot-password", headers={"Accept-Language": "en"}, environ_base=env)
+    page = client.get(url, headers={"Accept-Language": "en"}, environ_base=env)
     cid = re.search(r'name="captcha_id" type="hidden" value="([^"]+)"', page.text).group(1)
-    return client.post("/forgot-password", headers={"Accept-Language": "en"}, environ_base=env, data={
-        "csrf_token": csrf_token(page.text), "login": login, "captcha_id": cid, "captcha": TEST_CAPTCHA})
+    extra = {"company_account": "OCB0000124"} if page_name == "api-password" else {}
+    return client.post(url, headers={"Accept-Language": "en"}, environ_base=env, data={
+        "csrf_token": csrf_token(page.text), field: login, "captcha_id": cid, "captcha": answer, **extra})
 
 
-def test_per_target_limit_answers_429_with_a_message(client: FlaskClient) -> None:
-    for i in range(3):
-        assert ask(client, "paul.dupont", address=f"198.51.100.{i}").status_code == 200
-    refused = ask(client, "PAUL.dupont", address="198.51.100.9")  # same target, whatever the case
-    assert refused.status_code == 429
-    assert "Too many requests. Please try again in an hour." in refused.text
-    assert ask(client, "other.login", address="198.51.100.9").status_code == 200
+def get_code(client: FlaskClient, step2_html: str):  # type: ignore[no-untyped-def]
+    """API password step 2: the password twice, then *Get code*."""
+    flow = re.search(r'name="flow" type="hidden" value="([^"]+)"', step2_html).group(1)
+    return client.post("/api-password/new", headers={"Accept-Language": "en"}, data={
+        "csrf_token": csrf_token(step2_html), "flow": flow, "password": "Api#Password-2026",
+        "confirm": "Api#Password-2026", "action": "code"})
 
 
-def test_per_address_limit(client: FlaskClient) -> None:
+def target_of(person: Person, page_name: str) -> str:
+    return person.login if page_name == "forgot-password" else person.email
+
+
+def mails(app: Flask, page_name: str) -> int:
+    return len(mail_jobs(app, PAGES[page_name][2]))
+
+
+def send_to(client: FlaskClient, person: Person, page_name: str, address: str):  # type: ignore[no-untyped-def]
+    """The owner's request with the right captcha, through to the mail (API password: *Get code*)."""
+    answer = ask(client, target_of(person, page_name), address=address, page_name=page_name)
+    if page_name == "api-password" and answer.status_code == 200:
+        return answer, get_code(client, answer.text)
+    return answer, answer
+
+
+def mask(html: str) -> str:
+    return re.sub(r'value="[^"]{20,}"', 'value="X"', html)
+
+
+@pytest.mark.parametrize("page_name", list(PAGES))
+def test_wrong_captchas_naming_someone_do_not_block_their_recovery(client: FlaskClient, paul: Person, app: Flask,
+                                                                   page_name: str) -> None:
+    target = target_of(paul, page_name)
+    for i in range(5):  # more than the per-target limit, each from its own address
+        wrong = ask(client, target, address=f"203.0.113.{i}", page_name=page_name, answer="WRONG")
+        assert wrong.status_code == 400
+    before = mails(app, page_name)
+    answer, sent = send_to(client, paul, page_name, "198.51.100.1")
+    assert answer.status_code == sent.status_code == 200, sent.text
+    assert mails(app, page_name) == before + 1  # the owner's mail is queued
+
+
+@pytest.mark.parametrize("page_name", list(PAGES))
+def test_per_target_limit_answers_the_confirmation_and_sends_nothing(client: FlaskClient, paul: Person, app: Flask,
+                                                                     page_name: str) -> None:
+    target = target_of(paul, page_name)
+    ordinary = []
+    for i in range(PER_TARGET):
+        answer, sent = send_to(client, paul, page_name, f"198.51.100.{i}")
+        assert sent.status_code == 200
+        ordinary.append((answer, sent))
+    before = mails(app, page_name)
+    answer, sent = send_to(client, paul, page_name, "198.51.100.9")
+    assert answer.status_code == sent.status_code == 200
+    assert mask(answer.text) == mask(ordinary[0][0].text) and mask(sent.text) == mask(ordinary[0][1].text)
+    assert mails(app, page_name) == before  # nothing sent
+    [row] = audit_rows(app, "selfservice:rate_limited")
+    assert row == {"purpose": page_name, "limit": "target", "subject": row["subject"]}
+    with app.app_context():
+        assert row["subject"] == subject_hash(f"OCB0000124:{target}" if page_name == "api-password" else target)
+    other = ask(client, "other.login" if page_name == "forgot-password" else "other@example.test",
+                address="198.51.100.9", page_name=page_name)
+    assert other.status_code == 200
+
+
+def test_per_address_limit(client: FlaskClient, app: Flask) -> None:
     for i in range(5):
         assert ask(client, f"login.number{i}").status_code == 200
-    assert ask(client, "login.number9").status_code == 429
+    refused = ask(client, "login.number9")
+    assert refused.status_code == 429
+    assert "Too many requests. Please try again in an hour." in refused.text
+    assert ask(client, "login.number9", answer="WRONG", address="127.0.0.1").status_code == 429  # counted first
+    assert [r["limit"] for r in audit_rows(app, "selfservice:rate_limited")] == ["address", "address"]
 
 
 def test_app_uses_redis_when_configured(settings) -> None:  # type: ignore[no-untyped-def]

@@ -112,3 +112,49 @@ def test_api_secrets_stay_out_of_logs_audit_database_and_later_pages(client, aut
         for where, text in (("logs", stream.getvalue()), ("audit", audit), ("rows", rows), ("later pages", later),
                             ("credentials API", listing)):
             assert value not in text, f"{value[:4]}… found in {where}"
+
+
+def test_api_password_reset_secrets_stay_out_of_logs_audit_and_rows(client, paul: Person, app: Flask) -> None:  # type: ignore[no-untyped-def]
+    """The reset flow's id, the new API password, the code and the typed email: only the
+    person's pages and mail see them, never the logs, the audit trail or the stored rows."""
+    import re
+
+    from idp.security.codes import VerificationCode
+    from idp.selfservice.api_password_flow import ApiPasswordFlow
+    from tests.conftest import TEST_CAPTCHA
+    from tests.conftest import csrf_token
+
+    api_password = "Api#Password-2026"
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("idp")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    try:
+        page = client.get("/api-password")
+        captcha_id = re.search(r'name="captcha_id" type="hidden" value="([^"]+)"', page.text).group(1)
+        step2 = client.post("/api-password", data={
+            "csrf_token": csrf_token(page.text), "company_account": "OCB0000124", "email": paul.email,
+            "captcha_id": captcha_id, "captcha": TEST_CAPTCHA})
+        flow = re.search(r'name="flow" type="hidden" value="([^"]+)"', step2.text).group(1)
+        fields = {"csrf_token": csrf_token(step2.text), "flow": flow, "password": api_password, "confirm": api_password}
+        client.post("/api-password/new", data={**fields, "action": "code"})
+        [mail] = mail_jobs(app, "verification-code")
+        code = re.search(r"^\s+(\d{6})\s*$", mail.payload["text"], re.M).group(1)
+        with app.app_context():
+            rows = json.dumps([[(f.id_hash, f.company_account) for f in db.session.scalars(select(ApiPasswordFlow))],
+                               [c.code_hmac for c in db.session.scalars(select(VerificationCode))]])
+        done = client.post("/api-password/new", data={**fields, "code": code, "action": "next"})
+        assert done.status_code == 200, done.text
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    with app.app_context():
+        audit = json.dumps([(e.tag, e.details, e.actor) for e in db.session.scalars(select(AuditEvent))])
+        rows += json.dumps([(f.id_hash, f.company_account) for f in db.session.scalars(select(ApiPasswordFlow))])
+    assert "api:password:set" in audit  # the trail did record it
+    for value in (flow, api_password, code, paul.email):
+        for where, text in (("logs", stream.getvalue()), ("audit", audit), ("rows", rows)):
+            assert value not in text, f"{value[:4]}… found in {where}"
