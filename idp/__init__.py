@@ -47,16 +47,19 @@ def create_app(settings: Settings | None = None) -> Flask:
     from idp.oidc.keys import KeyStore
     from idp.oidc.server import init_oidc
     from idp.security import headers
+    from idp.security import input_guard
     from idp.security.counters import make_counter
     from idp.security.passwords import PasswordHasher
     from idp.security.secret_box import SecretBox
     from idp.security.throttle import Throttle
     from idp.selfservice import account
     from idp.selfservice import api_password
+    from idp.selfservice import api_password_flow
     from idp.selfservice import api_password_json
     from idp.selfservice import captcha
     from idp.selfservice import email_change
     from idp.selfservice import email_links
+    from idp.selfservice import flows
     from idp.selfservice import forgot_login
     from idp.selfservice import invitations
     from idp.selfservice import login
@@ -123,7 +126,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     iam_access_keys.init_app(app)
     notifications.init_app(app)
     email_change.init_app(app)
+    flows.init_app(app)
+    api_password_flow.init_app(app)
     headers.init_app(app)
+    input_guard.init_app(app)
     errors.register_error_handlers(app)
     for blueprint in (
         observability.bp,

@@ -7,6 +7,7 @@ from datetime import UTC
 from datetime import datetime
 from pathlib import Path
 
+from idp import clock
 from idp.directory import invitations
 from idp.directory import service
 from idp.directory.models import Contract
@@ -95,6 +96,7 @@ def load() -> bool:
     for contract_id, person, roles, console in members:
         result = service.add_member(contract_id, person, roles, console)
         if result.invitation is not None:  # Sophie, already on OCB0000124: as if she had accepted
+            result.invitation.account.email_verified_at = clock.now()  # (from the invitation's link)
             invitations.accept(result.invitation.id, result.invitation.account)
     for login in (REFERENT_LOGIN, "pierre.dupont", "sophie.dupont", "johanne.coleno", "jacques.dupont"):
         account = service.find_account(login)

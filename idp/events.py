@@ -19,7 +19,14 @@ Each signal, with who sends it, its payload, and who connects to it:
 - ``password_changed``
   - sent by ``security.new_password``
   - payload: ``account``, ``reason``, ``keep_session_hash``, ``first``
-  - connected by ``sessions``: end the sessions; ``selfservice.notifications``: confirmation email
+  - connected by ``sessions``: end the sessions; ``selfservice.notifications``: confirmation email;
+    ``selfservice.api_password_flow``: open API-password resets of its console users end;
+    ``selfservice.email_change``: a pending email change is cancelled
+- ``email_changed``
+  - sent by ``selfservice.email_change`` when a confirmed change switches the address
+  - payload: ``account`` (already on its new address), ``old_email``
+  - connected by ``selfservice.flows``: pending reset links die; ``selfservice.api_password_flow``:
+    open API-password resets and their codes die (everything mailed to the old address)
 - ``account_removed``
   - sent by ``directory.service``
   - payload: ``account`` (still loaded, about to be deleted)
@@ -43,6 +50,7 @@ _signals = Namespace()
 
 session_ended = _signals.signal("session-ended")
 password_changed = _signals.signal("password-changed")
+email_changed = _signals.signal("email-changed")
 account_removed = _signals.signal("account-removed")
 membership_changed = _signals.signal("membership-changed")
 api_password_changed = _signals.signal("api-password-changed")

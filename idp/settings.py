@@ -135,10 +135,12 @@ class CaptchaSettings:
 @dataclass(frozen=True)
 class SelfServiceSettings:
     password_link_max_age_seconds: int = 86_400
-    # Requests per client address, and per target (login or email), per window.
+    # Requests per address; per target and address, per target in all (captcha passed only).
     requests_per_address: int = 20
     requests_per_target: int = 5
+    requests_per_target_total: int = 50
     request_window_seconds: int = 3600
+    answer_floor_ms: int = 150  # recovery requests answer no sooner, whoever they name
     # Attempts on one reset link before it is dead.
     link_max_attempts: int = 5
     # Captcha images or sounds per address per window.
@@ -146,8 +148,7 @@ class SelfServiceSettings:
     captcha_window_seconds: int = 600
     # Password changes (wrong current password included) per account per window.
     password_changes_per_account: int = 10
-    # API password reset flows (step 1 to step 2): their life, the step-2 submissions and
-    # the codes each may have.
+    # API password reset flows (step 1 to 2): their life, step-2 submissions, codes each.
     api_password_flow_seconds: int = 900
     api_password_flow_attempts: int = 10
     api_password_flow_codes: int = 3

@@ -95,6 +95,8 @@ def make_settings(database_url: str, keys_dir: Path, **sections: dict[str, Any])
         # Tests deliver mail explicitly (outbox fixture); live-server tests turn this on.
         "mail": {"transport": "smtp", "smtp_port": 1},
         "jobs": {"run_in_process": False},
+        # The recovery pages' answer floor (limits.steady) would slow every test that uses them.
+        "selfservice": {"answer_floor_ms": 1},
     }
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)

@@ -66,6 +66,7 @@ from idp.mail import messages
 from idp.mail.outbox import enqueue
 from idp.security import audit
 from idp.security import canonical
+from idp.security import email_proof
 
 
 class InvitationClosed(IdpError):
@@ -73,6 +74,16 @@ class InvitationClosed(IdpError):
 
     code, status = "invitation_closed", 410
     message = _l("This invitation has expired or is no longer valid.")
+
+
+class AddressNotProven(IdpError):
+    """The account has not proven that it reads the address the invitation went to."""
+
+    code, status = "email_not_verified", 403
+    message = _l(
+        "Before you accept, confirm your email address: follow the link of the invitation email, "
+        "or ask for a new link below."
+    )
 
 
 class Invitation(Model):
@@ -165,7 +176,9 @@ def invite(
     except IntegrityError:
         # Another invitation of this person to this contract was written at the same moment.
         raise Conflict(f"an invitation to {email} for {contract.id} was just sent; try again") from None
-    link = messages.external_url("invitations.page")
+    # Following the link proves the address (``email_links.verify``), then opens the invitations.
+    proof = email_proof.sign(account.public_id, account.email_canonical)
+    link = messages.external_url("email_links.verify", token=proof, next="invitations")
     enqueue(
         messages.for_account(
             "invitation", account, contract=contract, inviter=inviter, link=link, expires_at=invitation.expires_at
@@ -234,6 +247,13 @@ def accept(invitation_id: int, account: Account) -> Membership:
     in the caller's transaction. Roles the contract no longer offers (a console group gone
     since) are left out."""
     invitation = _addressed_to(invitation_id, account)
+    if invitation.email_canonical != account.email_canonical:
+        raise InvitationClosed()  # mailed to an address the account no longer has
+    if not account.email_verified:
+        # Roles of another company go only to whoever proved they read the address the
+        # invitation was sent to: an address nobody proved (typed by an operator, or kept
+        # from before addresses were verified) may belong to someone else.
+        raise AddressNotProven()
     _close(invitation, accepted_at=clock.now())
     contract = invitation.contract
     groups = {g.name for g in contract.console_groups}

@@ -41,7 +41,9 @@ from idp.security import email_proof
 LOGIN_RE = re.compile(r"[A-Za-z0-9._-]{8,64}")
 CONTRACT_RE = canonical.COMPANY_ACCOUNT_RE
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-EMAIL_RE = re.compile(rf"[^@\s]{{1,64}}@{_LABEL}(?:\.{_LABEL})+")
+# ASCII only (RFC 5322 atext and dots): addresses are compared case-folded, and a local part
+# such as "straße" would fold onto another person's "strasse" (one account, two mailboxes).
+EMAIL_RE = re.compile(rf"[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]{{1,64}}@{_LABEL}(?:\.{_LABEL})+")
 PHONE_RE = re.compile(r"\+?[0-9 .()-]{6,24}")
 SIRET_RE = re.compile(r"\d{14}")
 GROUP_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")

@@ -1,5 +1,6 @@
 """Emailed verification codes: 6 digits, ``api.code_lifetime_seconds`` (60), single use,
-``api.code_max_tries`` tries, stored as a keyed hash; a newer code replaces the older one.
+``api.code_max_tries`` tries, stored as a keyed hash; a newer code of the same user, purpose
+and scope replaces the older one.
 
     issue ─► [live] ─check ok──► [used]
                ├─ wrong code ──► tries+1 ─ tries = max ─► [dead]
@@ -10,6 +11,12 @@ A try is *spent before the comparison*, by one conditional ``UPDATE … WHERE tr
 RETURNING``, committed at once: parallel guesses cannot all read "no try spent yet" (SQLite
 ignores ``SELECT … FOR UPDATE``), so at most ``code_max_tries`` of them are ever compared.
 Codes belong to a console user (ON DELETE CASCADE); the caller mails the code it is given.
+
+A code may also belong to a *scope*: an API-password reset flow's id hash (``""`` for My
+Credential's codes, which the signed-in user asks for). Anyone who passes one captcha can
+open a flow naming someone else; were codes per user only, that flow's *Get code* would
+replace the person's live code and its wrong guesses would burn the person's tries. Scoped,
+a flow can only replace, spend or satisfy its own code.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import delete
 from sqlalchemy import insert
+from sqlalchemy import or_
 from sqlalchemy import update
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
@@ -46,13 +54,16 @@ class CodePurpose(StrEnum):
 
 
 class VerificationCode(Model):
-    """A 60-second emailed code, stored as a keyed hash; one live code per user and purpose."""
+    """A 60-second emailed code, stored as a keyed hash; one live code per user, purpose and
+    scope."""
 
     __tablename__ = "verification_codes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     console_user_id: Mapped[int] = mapped_column(ForeignKey("console_users.id", ondelete="CASCADE"), index=True)
     purpose: Mapped[str] = mapped_column(String(32))
+    # The flow it was issued for (its id hash), or "" (module docstring).
+    scope: Mapped[str] = mapped_column(String(64), default="", server_default="")
     code_hmac: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -64,20 +75,25 @@ def _mac(console_user_id: int, purpose: CodePurpose, code: str) -> str:
     return mac(Purpose.VERIFICATION_CODE, f"{console_user_id}:{purpose.value}:{code}")
 
 
-def issue(console_user_id: int, purpose: CodePurpose) -> str:
-    """Replace any live code of this user and purpose (in the caller's transaction); return
-    the new code, for the caller to mail."""
+def issue(console_user_id: int, purpose: CodePurpose, *, scope: str = "") -> str:
+    """Replace any code of this user, purpose and scope (in the caller's transaction), and
+    sweep their expired ones of other scopes; return the new code, for the caller to mail."""
     settings = current_app.config["IDP_SETTINGS"].api
     code = f"{secrets.randbelow(1_000_000):06d}"
     now = clock.now()
     table = VerificationCode.__table__
     db.session.execute(
-        delete(table).where(table.c.console_user_id == console_user_id, table.c.purpose == purpose.value)
+        delete(table).where(
+            table.c.console_user_id == console_user_id,
+            table.c.purpose == purpose.value,
+            or_(table.c.scope == scope, table.c.expires_at <= now),
+        )
     )
     db.session.execute(
         insert(table).values(
             console_user_id=console_user_id,
             purpose=purpose.value,
+            scope=scope,
             code_hmac=_mac(console_user_id, purpose, code),
             created_at=now,
             expires_at=now + timedelta(seconds=settings.code_lifetime_seconds),
@@ -87,16 +103,20 @@ def issue(console_user_id: int, purpose: CodePurpose) -> str:
     return code
 
 
-def forget(console_user_ids: list[int]) -> None:
-    """Delete every code of these console users: they went to an address no longer theirs."""
+def forget(console_user_ids: list[int], *, scopes: list[str] | None = None) -> None:
+    """Delete every code of these console users (they went to an address no longer theirs),
+    or only those of ``scopes`` (flows that ended)."""
     if console_user_ids:
         table = VerificationCode.__table__
-        db.session.execute(delete(table).where(table.c.console_user_id.in_(console_user_ids)))
+        query = delete(table).where(table.c.console_user_id.in_(console_user_ids))
+        if scopes is not None:
+            query = query.where(table.c.scope.in_(scopes))
+        db.session.execute(query)
 
 
-def check(console_user_id: int, purpose: CodePurpose, code: str, *, account_id: int | None) -> bool:
-    """Spend one try on ``code``; True once, for the live code only. Commits the spent try,
-    and the code's use when it matches."""
+def check(console_user_id: int, purpose: CodePurpose, code: str, *, account_id: int | None, scope: str = "") -> bool:
+    """Spend one try on ``code``; True once, for the live code of this scope only. Commits
+    the spent try, and the code's use when it matches."""
     settings = current_app.config["IDP_SETTINGS"].api
     now = clock.now()
     table = VerificationCode.__table__
@@ -105,6 +125,7 @@ def check(console_user_id: int, purpose: CodePurpose, code: str, *, account_id: 
         .where(
             table.c.console_user_id == console_user_id,
             table.c.purpose == purpose.value,
+            table.c.scope == scope,
             table.c.used_at.is_(None),
             table.c.expires_at > now,
             table.c.tries < settings.code_max_tries,

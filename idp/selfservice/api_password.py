@@ -8,9 +8,10 @@
                        password set, the user's Keystone tokens end, a confirmation email
 
 Step 2's page follows the flow: first the two passwords and *Get code*; once a code was
-asked for, the passwords stay filled in (this response only goes back to whoever typed
-them) and *Next* comes first, so that Enter in the code field submits the code; once the
-code was accepted, the passwords alone.
+asked for, the code field and *Next* first, so that Enter in the code field submits the
+code; once the code was accepted, the passwords alone. A password is never sent back in a
+page: ``static/js/get-code.js`` asks for the code without leaving the page, so what was
+typed stays in the browser (without JavaScript, the passwords are typed again).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from idp.selfservice.forms import REQUIRED
 from idp.selfservice.forms import CaptchaForm
 from idp.selfservice.limits import captcha_request
 from idp.selfservice.limits import render_with_captcha
+from idp.selfservice.limits import steady
 
 bp = Blueprint("api_password", __name__)
 
@@ -110,11 +112,12 @@ def _get_code(form: ResetApiPasswordForm) -> ResponseReturnValue:
     try:
         reset_flow.request_code(form.flow.data or "")
     except reset_flow.TooManyCodes as exc:
-        return _step2(form, "code", exc.status, error=str(exc.message), keep=True)
-    return _step2(form, "code", notice=str(CODE_SENT), keep=True)
+        return _step2(form, "code", exc.status, error=str(exc.message))
+    return _step2(form, "code", notice=str(CODE_SENT))
 
 
 @bp.route("/api-password/new", methods=["POST"])
+@steady()  # Get code and Next answer no sooner than the floor, whoever the flow names
 def reset_api_password() -> ResponseReturnValue:
     form = ResetApiPasswordForm()
     action = request.form.get("action")

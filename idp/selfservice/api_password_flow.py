@@ -3,13 +3,15 @@ shared by the web pages (``api_password``) and the JSON API (``api_password_json
 
     step 1: company account + email + captcha ──► open, naming the console user they match,
             or nobody (no match, or the per-target limit reached); the same answer either way
-    open ──Get code──► a 60-second code mailed to the console user it names (nobody: none);
-                       at most ``api_password_flow_codes`` per flow
+    open ──Get code──► a 60-second code mailed to the console user it names (nobody: none),
+                       the flow's own (``codes`` scope: the flow's id hash); at most
+                       ``api_password_flow_codes`` per flow
     open ──Next: password rules that ignore the login, confirmation, then the code──► verified
                  (a flow naming nobody never gets there: its code fails like a wrong one)
     verified ──Next: the login rule, then the API password set──► used
     open, verified ──``api_password_flow_seconds``──► expired
                    ──``api_password_flow_attempts`` submissions──► exhausted
+                   ──the person's email switched, or their web password changed──► deleted
 
 Step 2 names the flow (256 random bits, only their SHA-256 stored), never the email or the
 company account, so that its answers cannot tell who exists: everything that does not
@@ -19,6 +21,14 @@ accepted, when the person has shown they read the console user's mailbox. Verifi
 flow lets that person pick another password without a new code, for the rest of its life.
 Each step-2 request counts against its client address, and each submission spends one of
 the flow's attempts first (a conditional ``UPDATE … WHERE attempts < max``, committed).
+
+A code belongs to the flow it was asked for, not just to the console user: anyone who
+solves one captcha can open a flow naming someone else, and that flow's *Get code* and
+wrong guesses must not replace or burn the code the person is typing in their own flow.
+A flow is proof of one mailbox at one moment: when the account's address switches
+(``events.email_changed``) its flows and codes die, since they were mailed to the old
+address; when its web password changes (``events.password_changed``: a reset, or a person
+taking their account back) its flows die too, verified ones included.
 """
 
 from __future__ import annotations
@@ -27,7 +37,9 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
 
+from flask import Flask
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement
@@ -41,14 +53,17 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
 from idp import clock
+from idp import events
 from idp.db_types import UTCDateTime
 from idp.directory import console_users
 from idp.directory.console_users import ConsoleUser
+from idp.directory.models import Account
 from idp.errors import IdpError
 from idp.extensions import Model
 from idp.extensions import db
 from idp.extensions import rowcount
 from idp.mail import messages
+from idp.mail.outbox import enqueue
 from idp.security import audit
 from idp.security import canonical
 from idp.security import codes
@@ -61,7 +76,6 @@ from idp.selfservice.forms import REQUIRED
 from idp.selfservice.forms import TOO_MANY
 from idp.selfservice.limits import Decoy
 from idp.selfservice.limits import address_within_limit
-from idp.selfservice.notifications import send_verification_code
 
 PURPOSE = CodePurpose.API_PASSWORD_RESET
 #: The counters of step 1 (per address, per company account and email) ...
@@ -210,19 +224,16 @@ def request_code(token: str) -> None:
     if not taken:
         raise TooManyCodes()
     user = _named(flow)
+    context: dict[str, Any] = {
+        "purpose": PURPOSE.value,
+        "seconds": current_app.config["IDP_SETTINGS"].api.code_lifetime_seconds,
+        "company": flow.company_account,
+    }
     if user is not None:
-        send_verification_code(user, PURPOSE)
+        code = codes.issue(user.id, PURPOSE, scope=flow.id_hash)  # this flow's code only
+        enqueue(messages.for_account("verification-code", user.account, code=code, **context))
     else:
-        messages.render(
-            "verification-code",
-            "nobody@invalid",
-            "fr",
-            account=Decoy,
-            code="000000",
-            purpose=PURPOSE.value,
-            company=flow.company_account,
-            seconds=current_app.config["IDP_SETTINGS"].api.code_lifetime_seconds,
-        )
+        messages.render("verification-code", "nobody@invalid", "fr", account=Decoy, code="000000", **context)
     db.session.commit()
 
 
@@ -250,7 +261,7 @@ def _accept_code(flow: ApiPasswordFlow, user: ConsoleUser | None, code: str) -> 
         audit.record(audit.EventTag.API_CODE_REFUSED, None, purpose=PURPOSE.value, reason="flow names nobody")
         db.session.commit()
         return False
-    if not codes.check(user.id, PURPOSE, code, account_id=user.account.id):
+    if not codes.check(user.id, PURPOSE, code, account_id=user.account.id, scope=flow.id_hash):
         db.session.commit()
         return False
     table = ApiPasswordFlow.__table__
@@ -290,3 +301,33 @@ def submit(token: str, password: str, confirm: str, code: str) -> Outcome:
         raise FlowExpired()
     db.session.commit()
     return Outcome(verified=True)
+
+
+def _end_flows(account: Account) -> list[int]:
+    """Delete every flow naming one of the account's console users (in the caller's
+    transaction: a submission that read one first then fails its ``used_at`` update and
+    rolls back); return those console users' ids."""
+    user_ids = [user.id for user in console_users.of_account(account.id)]
+    if user_ids:
+        table = ApiPasswordFlow.__table__
+        ended = db.session.scalars(
+            delete(table).where(table.c.console_user_id.in_(user_ids)).returning(table.c.id_hash)
+        ).all()
+        codes.forget(user_ids, scopes=list(ended))
+    return user_ids
+
+
+def _email_changed(_app: Flask, *, account: Account, **_: Any) -> None:
+    """Flows and codes were mailed to the old address: nothing it received may act now."""
+    codes.forget(_end_flows(account))
+
+
+def _password_changed(_app: Flask, *, account: Account, **_: Any) -> None:
+    """A new web password (often someone taking their account back) ends the API-password
+    resets under way, verified ones included."""
+    _end_flows(account)
+
+
+def init_app(app: Flask) -> None:
+    events.email_changed.connect(_email_changed)
+    events.password_changed.connect(_password_changed)

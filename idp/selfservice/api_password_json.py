@@ -9,7 +9,8 @@ stored flow (``api_password_flow``); errors in the Keystone body.
     POST /v3.0/api-password/flows/<id>            password, confirm, code ──► 204
 
 An unknown, expired, used or exhausted flow id answers 404 ``flow_expired`` (ids are random:
-that tells nothing about whom a flow names); over a per-address limit, 429.
+that tells nothing about whom a flow names); over a per-address limit, 429. Steps 1 and 2
+answer no sooner than ``selfservice.answer_floor_ms`` (``limits.steady``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from idp.security.canonical import company_account
 from idp.selfservice import api_password_flow as reset_flow
 from idp.selfservice.limits import Gate
 from idp.selfservice.limits import gate
+from idp.selfservice.limits import steady
 
 bp = Blueprint("api_password_json", __name__, url_prefix="/v3.0/api-password")
 csrf.exempt(bp)
@@ -87,6 +89,7 @@ def new_captcha() -> ResponseReturnValue:
 
 
 @bp.post("/flows")
+@steady()  # every answer of the flow's steps no sooner than the floor, whoever it names
 def start_flow() -> ResponseReturnValue:
     data = _fields(("company_account", "email", "captcha_id", "captcha"))
     company, email = company_account(data["company_account"]), data["email"].strip()
@@ -104,12 +107,14 @@ def start_flow() -> ResponseReturnValue:
 
 
 @bp.post("/flows/<flow_id>/code")
+@steady()
 def request_code(flow_id: str) -> ResponseReturnValue:
     reset_flow.request_code(flow_id)
     return jsonify({"message": CODE_SENT}), 202
 
 
 @bp.post("/flows/<flow_id>")
+@steady()
 def set_password(flow_id: str) -> ResponseReturnValue:
     data = _fields(("password", "confirm"), ("code",))
     outcome = reset_flow.submit(flow_id, data["password"], data["confirm"], data["code"])

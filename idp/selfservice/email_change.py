@@ -38,7 +38,6 @@ from sqlalchemy.orm import relationship
 from idp import clock
 from idp import events
 from idp.db_types import UTCDateTime
-from idp.directory import console_users
 from idp.directory.models import Account
 from idp.errors import IdpError
 from idp.extensions import Model
@@ -48,11 +47,9 @@ from idp.mail import messages
 from idp.mail.outbox import enqueue
 from idp.security import audit
 from idp.security import canonical
-from idp.security import codes
 from idp.security import email_proof
 from idp.security.tokens import new_token
 from idp.security.tokens import token_hash
-from idp.selfservice import flows
 
 
 class ChangeLinkInvalid(IdpError):
@@ -104,6 +101,9 @@ def _cancel_pending(account_id: int) -> int:
 def request_change(account: Account, new_email: str) -> None:
     """Start a change to ``new_email`` (already valid and different from the current one);
     mail both addresses. The caller has checked the current password and commits."""
+    # Write the account's row first: parallel requests for one account queue here, so the
+    # one that comes second cancels the first's change and "at most one pending" holds.
+    db.session.execute(update(Account).where(Account.id == account.id).values(updated_at=clock.now()))
     _cancel_pending(account.id)
     key = canonical.email(new_email)
     now = clock.now()
@@ -178,8 +178,7 @@ def confirm(change: EmailChange) -> None:
     except IntegrityError:  # the same address confirmed by someone else at this instant
         db.session.rollback()
         raise ChangeLinkInvalid() from None
-    flows.supersede(account.id)
-    codes.forget([user.id for user in console_users.of_account(account.id)])
+    events.email_changed.send(current_app._get_current_object(), account=account, old_email=old_email)  # type: ignore[attr-defined]
     enqueue(messages.for_account("email-changed", account, to=old_email, new_email=account.email))
     audit.record(audit.EventTag.EMAIL_CHANGED, account.id)
 

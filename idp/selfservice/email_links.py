@@ -2,7 +2,8 @@
 
     /email/confirm/<token>  GET: what will change, a button; POST: the address switches
     /email/cancel/<token>   GET: the pending change, a button; POST: it is cancelled
-    /email/verify/<token>   GET: the address is proven (access email, "verify my address")
+    /email/verify/<token>   GET: the address is proven (access email, invitation email,
+                            "verify my address"), then on to where that email leads
     /account/email/verify   POST, signed in: mail a proof link to the current address
 
 Confirm and cancel ask for a click: mail scanners fetch links, and a GET must not move an
@@ -16,6 +17,7 @@ from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
+from flask import request
 from flask import url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
@@ -83,6 +85,8 @@ def verify(token: str) -> ResponseReturnValue:
     db.session.commit()
     if account.password_hash is None:  # the access email: on to the first password
         return redirect(url_for("password.forgot_password", login=account.login))
+    if request.args.get("next") == "invitations":  # an invitation email (one fixed target)
+        return redirect(url_for("invitations.page"))
     return render_template("selfservice/email-link.html", done=str(VERIFIED))
 
 
@@ -91,12 +95,13 @@ def verify(token: str) -> ResponseReturnValue:
 def send_proof(current: sessions.SsoSession) -> ResponseReturnValue:
     account = current.account
     s = current_app.config["IDP_SETTINGS"].selfservice
+    back = url_for("invitations.page" if request.form.get("back") == "invitations" else "account.profile")
     if not LinkForm().validate_on_submit():
-        return redirect(url_for("account.profile"))
+        return redirect(back)
     if not ratelimit.hit(f"email-proof:acct:{account.id}", s.email_changes_per_account, s.request_window_seconds):
         flash(str(TOO_MANY))
-        return redirect(url_for("account.profile"))
+        return redirect(back)
     enqueue(messages.for_account("email-verify", account, link=email_change.proof_link(account)))
     db.session.commit()
     flash(str(PROOF_SENT) % {"email": account.email})
-    return redirect(url_for("account.profile"))
+    return redirect(back)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
 
+from flask import Flask
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey
 from sqlalchemy import Integer
@@ -24,6 +26,7 @@ from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
 from idp import clock
+from idp import events
 from idp.db_types import UTCDateTime
 from idp.directory.models import Account
 from idp.errors import IdpError
@@ -49,6 +52,9 @@ class PasswordLink(Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The (canonical) address the link was mailed to: a link is good only while the account
+    # still has it, even if it was written at the very moment the address switched.
+    sent_to: Mapped[str | None] = mapped_column(String(254))
 
     account: Mapped[Account] = relationship()
 
@@ -65,6 +71,7 @@ def issue(account: Account, max_age_seconds: int) -> str:
             created_at=now,
             expires_at=now + timedelta(seconds=max_age_seconds),
             attempts=0,
+            sent_to=account.email_canonical,
         )
     )
     return token
@@ -94,6 +101,7 @@ def find(token: str, max_attempts: int) -> PasswordLink:
         or link.expires_at <= now
         or link.attempts >= max_attempts
         or not link.account.is_active
+        or (link.sent_to is not None and link.sent_to != link.account.email_canonical)
         or (link.account.password_changed_at is not None and link.account.password_changed_at > link.created_at)
     ):
         raise LinkInvalid()
@@ -126,3 +134,12 @@ def consume(link: PasswordLink) -> bool:
             .values(used_at=clock.now())
         )
     )
+
+
+def _email_changed(_app: Flask, *, account: Account, **_: Any) -> None:
+    """A link mailed to the old address must not act on the account any more."""
+    supersede(account.id)
+
+
+def init_app(app: Flask) -> None:
+    events.email_changed.connect(_email_changed)

@@ -21,6 +21,7 @@ from flask_wtf import FlaskForm
 
 from idp import sessions
 from idp.directory import invitations
+from idp.directory.invitations import AddressNotProven
 from idp.directory.invitations import InvitationClosed
 from idp.extensions import db
 from idp.sessions import signed_in
@@ -45,6 +46,7 @@ def _page(current: sessions.SsoSession, error: str | None = None, status: int = 
         account=current.account,
         invitations=invitations.pending_for(current.account_id),
         form=InvitationForm(),
+        proof_form=InvitationForm(),
         error=error,
     ), status
 
@@ -55,12 +57,13 @@ def page(current: sessions.SsoSession) -> ResponseReturnValue:
     return _page(current)
 
 
-@bp.post("/<int:invitation_id>/accept")
+# Ids are bounded by the route: a larger number is a 404, never a database error.
+@bp.post("/<int(max=2147483647):invitation_id>/accept")
 @signed_in
 def accept(current: sessions.SsoSession, invitation_id: int) -> ResponseReturnValue:
     try:
         membership = invitations.accept(invitation_id, current.account)
-    except InvitationClosed as exc:
+    except (InvitationClosed, AddressNotProven) as exc:
         db.session.rollback()
         return _page(current, str(exc.message), exc.status)
     contract = membership.contract
@@ -69,7 +72,7 @@ def accept(current: sessions.SsoSession, invitation_id: int) -> ResponseReturnVa
     return redirect(url_for("selfservice.home"))
 
 
-@bp.post("/<int:invitation_id>/decline")
+@bp.post("/<int(max=2147483647):invitation_id>/decline")
 @signed_in
 def decline(current: sessions.SsoSession, invitation_id: int) -> ResponseReturnValue:
     try:

@@ -3,20 +3,32 @@
 
     fields ──► per-address limit (counts every request) ──over──► 429 "too many requests"
            ──► captcha ──wrong──► 400, a new challenge
-           ──► per-target limit (counts only requests that passed the captcha)
+           ──► per-target limits (count only requests that passed the captcha): per target
+               and client address, then per target from all addresses
                  ──over──► the ordinary confirmation, nothing sent (audited and logged)
            ──► act ──► the ordinary confirmation
+    (all of it no sooner than ``answer_floor_ms``: :func:`steady`)
 
 Why this order: a per-target counter spent before the captcha could be filled by anyone
 with five wrong answers naming someone else, and that person's own request would then be
-refused for an hour. And why no 429 on the target limit: only the person named would meet
-it, and it would tell the asker that someone else is asking about that login or email.
+refused for an hour. Why per target *and address*: five solved captchas from one address
+would otherwise spend the owner's own requests just as well; the total per target (ten
+times larger by default) still bounds how much mail many addresses can send one person,
+and an address over its own share does not count towards it. And why no 429 on the target
+limits: only the person named would meet it, and it would tell the asker that someone else
+is asking about that login or email.
+
+Why a floor on the answer time: a request naming someone writes (a link or a code, a mail
+job) and one naming nobody does not, so without it the time alone tells who exists.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from collections.abc import Iterator
 from collections.abc import Mapping
+from contextlib import contextmanager
 from enum import Enum
 from typing import Any
 
@@ -47,13 +59,38 @@ def address_within_limit(purpose: str) -> bool:
 
 
 def target_within_limit(purpose: str, target: str) -> bool:
-    """Count this request against its canonical target (a login, an email); False (audited,
-    with the target's keyed hash only) once over. Only for requests that passed the captcha."""
+    """Count this request against its canonical target (a login, an email) from this client
+    address, then against the target from every address; False (audited, with the target's
+    keyed hash only) once either is over. Only for requests that passed the captcha."""
     s = current_app.config["IDP_SETTINGS"].selfservice
-    if ratelimit.hit(ratelimit.target_key(purpose, target), s.requests_per_target, s.request_window_seconds):
+    window = s.request_window_seconds
+    from_here = ratelimit.target_key(f"{purpose}:from", f"{target}\n{request.remote_addr or 'unknown'}")
+    everywhere = ratelimit.target_key(purpose, target)
+    if not ratelimit.hit(from_here, s.requests_per_target, window):
+        limit = "target"
+    elif not ratelimit.hit(everywhere, s.requests_per_target_total, window):
+        limit = "target_total"
+    else:
         return True
-    audit.record(audit.EventTag.RATE_LIMITED, None, purpose=purpose, limit="target", subject=audit.subject_hash(target))
+    audit.record(audit.EventTag.RATE_LIMITED, None, purpose=purpose, limit=limit, subject=audit.subject_hash(target))
     return False
+
+
+@contextmanager
+def steady(floor_seconds: float | None = None) -> Iterator[None]:
+    """Answer no sooner than ``floor_seconds`` (default ``selfservice.answer_floor_ms``) after
+    entering, whatever happened inside (errors included): the work a request does when it
+    names someone (a link, a code, a mail job) must not show in its time (module docstring).
+    A context manager, and a decorator too (``@steady()``)."""
+    if floor_seconds is None:
+        floor_seconds = current_app.config["IDP_SETTINGS"].selfservice.answer_floor_ms / 1000
+    began = time.monotonic()
+    try:
+        yield
+    finally:
+        rest = floor_seconds - (time.monotonic() - began)
+        if rest > 0:
+            time.sleep(rest)
 
 
 class Gate(Enum):
@@ -111,7 +148,15 @@ def captcha_request(
 ) -> ResponseReturnValue:
     """The non-revealing request pages: fields, then :func:`gate`, then ``act`` (or
     ``when_limited``, by default nothing, once the target's limit is reached); the same
-    confirmation page whatever they found. What they return is added to its context."""
+    confirmation page whatever they found, no sooner than the floor (:func:`steady`). What
+    they return is added to its context."""
+    with steady():
+        return _captcha_request(form, purpose, target, template, sent_template, act, when_limited)
+
+
+def _captcha_request(
+    form: FlaskForm, purpose: str, target: str, template: str, sent_template: str, act: Act, when_limited: Act | None
+) -> ResponseReturnValue:
     if not form.validate():
         return render_with_captcha(template, form, 400)
     passed = gate(purpose, target, form.captcha_id.data, form.captcha.data)

@@ -5,6 +5,8 @@
   address could be typed without a confirmation until now), and ``email_verified`` must
   not claim what was never shown. People prove it with the next link they follow.
 - ``email_changes``: the stored email-change flow (confirm and cancel link hashes).
+- ``password_links.sent_to``: the address a reset link was mailed to; the link dies when
+  the account's address is no longer that one (NULL for links from before: still good).
 
 Revision ID: 0007
 Revises: 0006
@@ -46,9 +48,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("cancel_hash"),
     )
     op.create_index("ix_email_changes_account_id", "email_changes", ["account_id"])
+    with op.batch_alter_table("password_links") as batch:
+        batch.add_column(sa.Column("sent_to", sa.String(length=254), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("password_links") as batch:
+        batch.drop_column("sent_to")
     op.drop_index("ix_email_changes_account_id", table_name="email_changes")
     op.drop_table("email_changes")
     with op.batch_alter_table("accounts") as batch:

@@ -1,4 +1,4 @@
-"""api-password reset flows
+"""api-password reset flows; verification codes scoped to a flow
 
 Revision ID: 0009
 Revises: 0008
@@ -37,9 +37,13 @@ def upgrade() -> None:
     with op.batch_alter_table("api_password_flows", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_api_password_flows_console_user_id"), ["console_user_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_api_password_flows_expires_at"), ["expires_at"], unique=False)
+    with op.batch_alter_table("verification_codes", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("scope", sa.String(length=64), server_default="", nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("verification_codes", schema=None) as batch_op:
+        batch_op.drop_column("scope")
     with op.batch_alter_table("api_password_flows", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_password_flows_expires_at"))
         batch_op.drop_index(batch_op.f("ix_api_password_flows_console_user_id"))

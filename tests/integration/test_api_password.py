@@ -3,11 +3,14 @@
 the password twice, *Get code*, the code, *Next*. Step 2 answers alike whoever the flow
 names, is limited per flow and per address, and applies the login rule only once the code
 is accepted. Also the codes' rules: refused after 60 s, after use, after too many tries and
-after a newer code."""
+after a newer code; a code belongs to its flow, so another flow naming the same person can
+neither replace nor burn it; a flow dies when the address switches or the password changes;
+every answer comes no sooner than the floor."""
 
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -20,6 +23,7 @@ from idp.directory import console_users
 from idp.extensions import db
 from idp.security.codes import CodePurpose
 from idp.security.codes import VerificationCode
+from idp.security.tokens import token_hash
 from idp.selfservice.api_password_flow import ApiPasswordFlow
 from idp.selfservice.notifications import send_verification_code
 from tests.conftest import TEST_CAPTCHA
@@ -36,6 +40,7 @@ NEW = "Api#Password-2026"
 WITH_LOGIN = "paul.dupont#X2026"  # acceptable but for "different from your login"
 OLD = "Old#Api-Password-25"
 EN = {"Accept-Language": "en"}
+FLOOR_MS = 200  # a request here takes a few milliseconds without the floor
 
 
 @pytest.fixture
@@ -124,7 +129,7 @@ def test_web_reset_in_the_guides_order(client: FlaskClient, quiet: Person, outbo
     assert page.status_code == 200 and 'value="code"' in page.text and 'name="code"' not in page.text
     assert outbox.deliver() == 0  # step 1 mails nothing
     sent = step2(client, page.text, "code")
-    assert sent.status_code == 200 and "60 seconds" in sent.text and f'value="{NEW}"' in sent.text  # kept
+    assert sent.status_code == 200 and "60 seconds" in sent.text and NEW not in sent.text
     done = step2(client, sent.text, "next", code_from(outbox, smtp))
     assert done.status_code == 200 and "API password has been set" in done.text, done.text
     with app.app_context():
@@ -155,6 +160,14 @@ def test_get_code_same_answer_and_a_code_only_for_a_console_user(client: FlaskCl
     assert a.status_code == b.status_code == 200
     assert mask(a.text) == mask(b.text)
     assert outbox.deliver() == 1 and smtp.messages[0]["To"] == quiet.email
+
+
+def test_a_typed_password_is_never_written_back_into_a_page(client: FlaskClient, quiet: Person) -> None:
+    known, _ = known_and_unknown(client, quiet.email)
+    answer = step2(client, known, "code")
+    assert answer.status_code == 200 and 'id="code"' in answer.text
+    assert NEW not in answer.text  # the page's script keeps what was typed, in the browser
+    assert "js/get-code.js" in answer.text
 
 
 def test_step2_answers_alike_whoever_the_flow_names(client: FlaskClient, quiet: Person, app: Flask) -> None:
@@ -241,8 +254,9 @@ def test_flow_expires(client: FlaskClient, quiet: Person, app: Flask) -> None:
 def test_the_flow_stores_only_a_hash_of_its_id(client: FlaskClient, quiet: Person, app: Flask) -> None:
     flow = flow_of(step1(client, quiet.email).text)
     with app.app_context():
-        row = db.session.scalar(select(ApiPasswordFlow))
-        assert flow not in row.id_hash and len(row.id_hash) == 64 and row.console_user_id is not None
+        [row] = db.session.execute(select(ApiPasswordFlow.__table__)).mappings().all()
+    assert row["id_hash"] == token_hash(flow) and row["console_user_id"] is not None
+    assert not [name for name, value in row.items() if flow in str(value)]  # the id itself is nowhere
 
 
 def test_code_refused_after_60_seconds(client: FlaskClient, quiet: Person, outbox: Outbox, smtp: SmtpSink) -> None:
@@ -253,13 +267,17 @@ def test_code_refused_after_60_seconds(client: FlaskClient, quiet: Person, outbo
     assert late.status_code == 400 and "expired" in late.text
 
 
-def test_code_refused_after_a_newer_code(client: FlaskClient, quiet: Person, outbox: Outbox, smtp: SmtpSink) -> None:
+def test_code_refused_after_a_newer_code(client: FlaskClient, quiet: Person, outbox: Outbox, smtp: SmtpSink,
+                                         app: Flask) -> None:
     sent = step2(client, step1(client, quiet.email).text, "code")
-    older = code_from(outbox, smtp)
-    step2(client, sent.text, "code")
-    newer = code_from(outbox, smtp)
-    if older != newer:
-        assert step2(client, sent.text, "next", older).status_code == 400
+    older = newer = code_from(outbox, smtp)
+    for _ in range(app.config["IDP_SETTINGS"].selfservice.api_password_flow_codes - 1):  # 1 in 10⁶ to need two
+        step2(client, sent.text, "code")
+        newer = code_from(outbox, smtp)
+        if newer != older:
+            break
+    assert newer != older
+    assert step2(client, sent.text, "next", older).status_code == 400
     assert step2(client, sent.text, "next", newer).status_code == 200
 
 
@@ -282,6 +300,135 @@ def test_policy_errors_do_not_spend_a_try(client: FlaskClient, quiet: Person, ou
         assert weak.status_code == 400 and "8 characters" in weak.text
     assert step2(client, sent.text, "next", code, confirm="Different#Pass-99").status_code == 400
     assert step2(client, sent.text, "next", code).status_code == 200
+
+
+def test_another_flow_naming_paul_can_neither_replace_nor_burn_his_code(client: FlaskClient, quiet: Person,
+                                                                       outbox: Outbox, smtp: SmtpSink,
+                                                                       app: Flask) -> None:
+    """Anyone who solves one captcha can open a flow naming Paul: its *Get code* and its wrong
+    codes touch that flow's code only, and Paul's code, asked for in his own flow, still works."""
+    mine = step2(client, step1(client, quiet.email).text, "code")
+    code = code_from(outbox, smtp)
+    attacker = app.test_client()
+    theirs = step1(attacker, quiet.email, address="203.0.113.66").text
+    assert step2(attacker, theirs, "code", address="203.0.113.66").status_code == 200  # a code to Paul, for that flow
+    for _ in range(3):
+        assert step2(attacker, theirs, "next", wrong(code), address="203.0.113.66").status_code == 400
+    done = step2(client, mine.text, "next", code)
+    assert done.status_code == 200 and "API password has been set" in done.text
+
+
+def test_a_code_works_only_in_the_flow_it_was_sent_for(client: FlaskClient, quiet: Person, outbox: Outbox,
+                                                       smtp: SmtpSink) -> None:
+    first, second = step1(client, quiet.email).text, step1(client, quiet.email).text
+    step2(client, first, "code")
+    code = code_from(outbox, smtp)
+    assert step2(client, second, "next", code).status_code == 400
+    assert step2(client, first, "next", code).status_code == 200
+
+
+def verified_flow(client: FlaskClient, email: str, outbox: Outbox, smtp: SmtpSink) -> str:
+    """Step 2's page of a flow whose code was accepted (the password, containing the login,
+    refused after it): from there, a new password needs no code."""
+    sent = step2(client, step1(client, email).text, "code", password=WITH_LOGIN)
+    verified = step2(client, sent.text, "next", code_from(outbox, smtp), password=WITH_LOGIN)
+    assert verified.status_code == 400 and "no new code is needed" in verified.text
+    return verified.text
+
+
+def mailed_link(outbox: Outbox, smtp: SmtpSink, to: str, path: str) -> str:
+    outbox.deliver()
+    [text] = [text_of(m) for m in smtp.messages if m["To"] == to and path in text_of(m)][-1:]
+    return re.search(rf"https?://[^/\s]+({path}/[A-Za-z0-9_.-]+)", text).group(1)  # type: ignore[union-attr]
+
+
+def press(browser: FlaskClient, path: str, **fields: str):  # type: ignore[no-untyped-def]
+    """Open a mailed link's page and post its form, as a person would."""
+    page = browser.get(path)
+    assert page.status_code == 200, page.text[:300]
+    return browser.post(path, data={"csrf_token": csrf_token(page.text), **fields})
+
+
+def test_a_verified_flow_dies_when_the_email_switches(client: FlaskClient, quiet: Person, outbox: Outbox,
+                                                      smtp: SmtpSink, app: Flask) -> None:
+    verified = verified_flow(client, quiet.email, outbox, smtp)
+    pending = step2(client, step1(client, quiet.email).text, "code")  # a live code, not yet typed
+    code = code_from(outbox, smtp)
+    browser = app.test_client()
+    page = browser.get("/login")
+    assert browser.post("/login", data={"csrf_token": csrf_token(page.text), "login": quiet.login,
+                                        "password": quiet.password}).status_code == 302
+    page = browser.get("/account", headers=EN)
+    new_email = "paul.elsewhere@example.test"
+    changed = browser.post("/account", headers=EN, data={
+        "csrf_token": csrf_token(page.text), "civility": "monsieur", "last_name": "Dupont", "first_name": "Paul",
+        "email": new_email, "landline": "01 02 03 04 05", "mobile": "", "language": "fr",
+        "current_password": quiet.password})
+    assert changed.status_code == 302, changed.text
+    alive = step2(client, verified, "next", password=WITH_LOGIN)  # alive and verified until the switch ...
+    assert alive.status_code == 400 and "no new code is needed" in alive.text
+    assert press(browser, mailed_link(outbox, smtp, new_email, "/email/confirm")).status_code == 200
+    gone = step2(client, verified, "next", password=NEW)
+    assert gone.status_code == 404 and "start again" in gone.text  # ... which ends it
+    assert step2(client, pending.text, "next", code).status_code == 404  # and the flow the code was for
+    with app.app_context():
+        assert db.session.scalar(select(VerificationCode)) is None  # codes mailed to the old address die
+        assert console_users.for_login(COMPANY, quiet.login).api_password_hash is None
+
+
+def test_a_verified_flow_dies_when_the_password_is_reset(client: FlaskClient, quiet: Person, outbox: Outbox,
+                                                         smtp: SmtpSink, app: Flask) -> None:
+    verified = verified_flow(client, quiet.email, outbox, smtp)
+    browser = app.test_client()
+    page = browser.get("/forgot-password")
+    asked = browser.post("/forgot-password", data={
+        "csrf_token": csrf_token(page.text), "login": quiet.login, "captcha": TEST_CAPTCHA,
+        "captcha_id": re.search(r'name="captcha_id" type="hidden" value="([^"]+)"', page.text).group(1)})
+    assert asked.status_code == 200
+    taken_back = "Taken#Back-2026"
+    reset = press(browser, mailed_link(outbox, smtp, quiet.email, "/reset-password"), password=taken_back,
+                  confirm=taken_back)
+    assert reset.status_code == 302
+    gone = step2(client, verified, "next", password=NEW)
+    assert gone.status_code == 404 and "start again" in gone.text
+    with app.app_context():
+        assert console_users.for_login(COMPANY, quiet.login).api_password_hash is None
+    gone = client.post(f"/v3.0/api-password/flows/{flow_of(verified)}", json={"password": NEW, "confirm": NEW})
+    assert gone.status_code == 404 and gone.json["error_code"] == "flow_expired"
+
+
+@pytest.mark.parametrize("settings_overrides", [{"selfservice": {"answer_floor_ms": FLOOR_MS}}])
+def test_every_step_answers_no_sooner_than_the_floor(client: FlaskClient, quiet: Person, app: Flask) -> None:
+    """Whether a request names someone shows in its work (a code row, a mail job) but not in
+    its time: step 1, *Get code* and *Next*, web and JSON, known or not, take the floor."""
+
+    def timed(send, *args, **kwargs):  # type: ignore[no-untyped-def]
+        began = time.monotonic()
+        answer = send(*args, **kwargs)
+        return answer, time.monotonic() - began
+
+    for email in (quiet.email, "nobody@example.test"):
+        page = client.get(f"/api-password?company_account={COMPANY}", headers=EN)
+        cid = re.search(r'name="captcha_id" type="hidden" value="([^"]+)"', page.text).group(1)
+        form = {"csrf_token": csrf_token(page.text), "company_account": COMPANY, "email": email,
+                "captcha_id": cid, "captcha": TEST_CAPTCHA}
+        started, took = timed(client.post, "/api-password", headers=EN, data=form)
+        assert started.status_code == 200 and took >= FLOOR_MS / 1000
+        sent, took = timed(step2, client, started.text, "code")
+        assert sent.status_code == 200 and took >= FLOOR_MS / 1000
+        refused, took = timed(step2, client, sent.text, "next", "123456")
+        assert refused.status_code == 400 and took >= FLOOR_MS / 1000
+        challenge = client.post("/v3.0/api-password/captchas").json["captcha_id"]
+        body = {"company_account": COMPANY, "email": email, "captcha_id": challenge, "captcha": TEST_CAPTCHA}
+        flow, took = timed(client.post, "/v3.0/api-password/flows", json=body)
+        assert flow.status_code == 201 and took >= FLOOR_MS / 1000
+        url = f"/v3.0/api-password/flows/{flow.json['flow']['id']}"
+        code, took = timed(client.post, url + "/code")
+        assert code.status_code == 202 and took >= FLOOR_MS / 1000
+        wrong_code, took = timed(client.post, url, json={"password": NEW, "confirm": NEW, "code": "123456"})
+        assert wrong_code.status_code == 400 and took >= FLOOR_MS / 1000
+    expired, took = timed(client.post, "/v3.0/api-password/flows/nope/code")
+    assert expired.status_code == 404 and took >= FLOOR_MS / 1000
 
 
 def test_codes_are_stored_as_hmac(app: Flask, quiet: Person, outbox: Outbox, smtp: SmtpSink) -> None:

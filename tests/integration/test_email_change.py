@@ -15,12 +15,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from joserfc import jwt
 from joserfc.jwk import KeySet
+from sqlalchemy import select
 
 from idp.directory import console_users
 from idp.directory.models import Account
 from idp.extensions import db
 from idp.security import codes
 from idp.security.codes import CodePurpose
+from idp.selfservice.email_change import EmailChange
 from tests.conftest import TEST_CAPTCHA
 from tests.conftest import AuthActions
 from tests.conftest import csrf_token
@@ -30,6 +32,9 @@ from tests.helpers import audit_rows
 from tests.helpers import exchange
 from tests.helpers import mail_jobs
 from tests.helpers import signed_in_code
+from tests.integration.test_races import burst
+from tests.integration.test_races import crashed
+from tests.integration.test_races import statuses
 
 NEW_EMAIL = "paul.new@example.test"
 
@@ -233,3 +238,44 @@ def test_a_signed_in_person_can_ask_for_a_proof_link(app: Flask, client: FlaskCl
     assert client.post("/account/email/verify", data={"csrf_token": token}).status_code == 302
     client.get(_link(app, "email-verify", "/email/verify", to=signed_in.email))
     assert "Adresse vérifiée." in client.get("/account").text
+
+
+def test_parallel_email_change_requests_leave_one_pending(app: Flask, paul: Person) -> None:
+    """Each request cancels the pending change before it writes its own; behind the lock on
+    the account's row, the last one standing is the only one whose link still works."""
+
+    def prepare(i: int, browser: FlaskClient) -> str:
+        AuthActions(browser).login(paul.login, paul.password)
+        return csrf_token(browser.get("/account").text)
+
+    def send(i: int, browser: FlaskClient, token: str):  # type: ignore[no-untyped-def]
+        return browser.post("/account", data={
+            "csrf_token": token, "civility": "monsieur", "last_name": "Dupont", "first_name": "Paul",
+            "email": f"paul.{i}@example.test", "landline": "01 02 03 04 05", "mobile": "", "language": "fr",
+            "current_password": paul.password})
+
+    answers = burst(app, 4, send, prepare, hold_writes=0.3)
+    assert not crashed(answers) and statuses(answers) == {302: 4}
+    with app.app_context():
+        assert len([c for c in db.session.scalars(select(EmailChange)) if c.confirmed_at is None
+                    and c.cancelled_at is None]) == 1
+
+
+def test_a_reset_link_is_good_only_while_the_account_has_the_address_it_went_to(
+    app: Flask, paul: Person
+) -> None:
+    _forgot_password(app, paul.login)
+    reset = _link(app, "password-reset", "/reset-password")
+    with app.app_context():  # as if a switch had raced past the link's writing
+        account = db.session.get(Account, paul.account_id)
+        account.email, account.email_canonical = NEW_EMAIL, NEW_EMAIL
+        db.session.commit()
+    assert app.test_client().get(reset).status_code == 410
+
+
+def test_an_address_that_would_fold_onto_another_is_refused(app: Flask, client: FlaskClient,
+                                                            signed_in: Person) -> None:
+    """Addresses are compared case-folded: "straße" would be "strasse", someone else's."""
+    response = _profile(client, email="straße@example.test", current_password=signed_in.password)
+    assert response.status_code == 400 and "Cette adresse email n&#39;est pas valide." in response.text
+    assert mail_jobs(app, "email-change-confirm") == []

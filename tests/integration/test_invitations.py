@@ -26,6 +26,7 @@ from sqlalchemy import select
 from idp import clock
 from idp.cli import cli
 from idp.directory import service
+from idp.directory.models import Account
 from idp.directory.models import Membership
 from idp.extensions import db
 from idp.oidc import clients as registry
@@ -62,6 +63,7 @@ def camille(app: Flask, paul: Person, rp: dict[str, str]) -> Person:
         assert result.membership is not None
         account = result.membership.account
         new_password.apply(account, factories.PASSWORD, new_password.Reason.OPERATOR)
+        account.email_verified_at = clock.now()  # she followed her access email's link
         db.session.commit()
         person = Person(LOGIN, EMAIL, factories.PASSWORD, account.id)
         factories.contract_with_referent(contract_id=B, login="jean.martin")
@@ -160,7 +162,7 @@ def test_member_of_another_contract_gets_no_role_until_they_accept_signed_in(
     assert LOGIN not in added.output
     [mail] = mail_jobs(app, "invitation")
     assert mail.payload["recipient"] == EMAIL  # the account's own address
-    assert B in mail.payload["text"] and "/invitations" in mail.payload["text"] and LOGIN not in mail.payload["text"]
+    assert B in mail.payload["text"] and "next=invitations" in mail.payload["text"] and LOGIN not in mail.payload["text"]
     assert memberships_of(app, camille.account_id, B) == 0
 
     auth.login(camille.login, camille.password)
@@ -186,6 +188,51 @@ def test_member_of_another_contract_gets_no_role_until_they_accept_signed_in(
     assert {c["id"] for c in info["contracts"]} == {A, B}
     assert {"contract": B}.items() <= audit_rows(app, "directory:invitation:accepted")[0].items()
     assert any(r.get("contract") == B for r in audit_rows(app, "directory:member:added"))
+
+
+def _set(app: Flask, account_id: int, **values: Any) -> None:
+    with app.app_context():
+        account = db.session.get(Account, account_id)
+        for name, value in values.items():
+            setattr(account, name, value)
+        db.session.commit()
+
+
+def test_an_unproven_address_accepts_only_after_following_the_invitation_link(
+    client: FlaskClient, auth: AuthActions, app: Flask, camille: Person, idp
+) -> None:  # type: ignore[no-untyped-def]
+    _set(app, camille.account_id, email_verified_at=None)  # e.g. kept from before addresses were proven
+    invite(idp)
+    auth.login(camille.login, camille.password)
+    [action] = pending(client)
+    refused = post(client, action)
+    assert refused.status_code == 403 and 'id="verify-first"' in refused.text
+    assert memberships_of(app, camille.account_id, B) == 0
+    [mail] = mail_jobs(app, "invitation")
+    link = re.search(r"https?://[^/\s]+(/email/verify/\S+)", mail.payload["text"]).group(1)  # type: ignore[union-attr]
+    followed = client.get(link)
+    assert followed.status_code == 302 and followed.headers["Location"] == "/invitations"
+    assert post(client, action).status_code == 302
+    assert memberships_of(app, camille.account_id, B) == 1
+
+
+def test_an_invitation_to_an_address_the_account_no_longer_has_grants_nothing(
+    client: FlaskClient, auth: AuthActions, app: Flask, camille: Person, idp
+) -> None:  # type: ignore[no-untyped-def]
+    invite(idp)
+    _set(app, camille.account_id, email="camille@elsewhere.test", email_canonical="camille@elsewhere.test")
+    auth.login(camille.login, camille.password)
+    [action] = pending(client)
+    assert post(client, action).status_code == 410
+    assert memberships_of(app, camille.account_id, B) == 0
+
+
+def test_out_of_range_invitation_ids_are_not_found(
+    client: FlaskClient, auth: AuthActions, camille: Person
+) -> None:
+    auth.login(camille.login, camille.password)
+    for invitation_id in ("2147483648", "99999999999999999999"):
+        assert post(client, f"/invitations/{invitation_id}/accept").status_code == 404
 
 
 def test_service_invites_and_tells_nothing_of_the_login(app: Flask, camille: Person) -> None:

@@ -268,7 +268,9 @@ def test_company_account_of_a_non_console_user_is_refused_with_a_page(client: Fl
         invited = service.add_member("OCB0000412", service.Identity(
             login="paul.dupont", email=paul.email, first_name="Paul", last_name="Dupont", landline="0102030405"))
         assert invited.invitation is not None
-        invitations.accept(invited.invitation.id, db.session.get(Account, paul.account_id))
+        account = db.session.get(Account, paul.account_id)
+        account.email_verified_at = clock.now()  # he followed the invitation's link
+        invitations.accept(invited.invitation.id, account)
         db.session.commit()  # paul is a member of OCB0000412 (invited, accepted), without any console role
     auth.login(paul.login, paul.password)
     _, challenge = pkce()
