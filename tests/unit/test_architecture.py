@@ -41,7 +41,7 @@ from pathlib import Path
 #: (yet) are allowed: they are the plan.
 LAYERS: list[set[str]] = [
     # foundation: configuration, time, database plumbing, error pages
-    {"idp.settings", "idp.clock", "idp.db_types", "idp.extensions", "idp.events", "idp.errors",
+    {"idp.settings", "idp.settings_checks", "idp.clock", "idp.db_types", "idp.extensions", "idp.events", "idp.errors",
      "idp.database", "idp.ui"},
     # primitives: security building blocks, background jobs, mail, logging/metrics
     {"idp.security", "idp.jobs", "idp.mail", "idp.observability"},
