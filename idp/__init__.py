@@ -34,20 +34,24 @@ def create_app(settings: Settings | None = None) -> Flask:
     from idp.extensions import csrf
     from idp.extensions import db
     from idp.iam import access_keys as iam_access_keys
+    from idp.iam import purges as iam_purges
     from idp.iam import services as iam_services
     from idp.iam import views as iam_views
+    from idp.keystone import purges as keystone_purges
     from idp.keystone import tokens as keystone_tokens
     from idp.keystone import views as keystone_views
     from idp.mail import outbox
     from idp.oidc import console_login
     from idp.oidc import discovery  # noqa: F401 - adds its routes to the oidc blueprint
     from idp.oidc import end_session  # noqa: F401 - adds its routes to the oidc blueprint
+    from idp.oidc import lifetimes
     from idp.oidc import logout
     from idp.oidc import views as oidc_views
     from idp.oidc.keys import KeyStore
     from idp.oidc.server import init_oidc
     from idp.security import headers
     from idp.security import input_guard
+    from idp.security import purges as security_purges
     from idp.security.counters import make_counter
     from idp.security.passwords import PasswordHasher
     from idp.security.secret_box import SecretBox
@@ -66,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from idp.selfservice import my_credential
     from idp.selfservice import notifications
     from idp.selfservice import password
+    from idp.selfservice import purges as selfservice_purges
 
     settings = settings or settings_module.load()
     observability.configure_logging(settings.logging)
@@ -89,10 +94,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=3600,
+        # Over https a POST also needs a same-origin Referer (a token leaked to another site
+        # is not enough); security/headers.py's Referrer-Policy: same-origin lets it through.
         WTF_CSRF_SSL_STRICT=secure,
         # Our forms carry their own translated messages; WTForms would reload its catalogs per form.
         WTF_I18N_ENABLED=False,
-        MAX_CONTENT_LENGTH=64 * 1024,
         BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "idp" / "translations"),
         BABEL_DEFAULT_LOCALE=settings.i18n.default_locale,
         TESTING=settings.server.environment == "test",
@@ -128,6 +134,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     email_change.init_app(app)
     flows.init_app(app)
     api_password_flow.init_app(app)
+    # The maintenance run's purges, each package its own rows (jobs, module docstring).
+    for purges in (security_purges, lifetimes, keystone_purges, iam_purges, selfservice_purges):
+        purges.init_app(app, settings)
     headers.init_app(app)
     input_guard.init_app(app)
     errors.register_error_handlers(app)

@@ -10,12 +10,35 @@
       row up again, also after a restart.
 
 One table and one claim protocol for every kind of job; each kind is a *queue* served by
-a thread of its own, so a slow back-channel endpoint never holds up a reset link. A job
-is never lost (it is a row before anything is tried) and runs in one process at a time;
-the window between the effect and marking it done is the only chance of a second run,
-so handlers make their effect safe to repeat (a stable Message-ID, an idempotent logout).
+threads of its own (``Queue.workers``, one by default), so a slow back-channel endpoint
+never holds up a reset link. A job is never lost (it is a row before anything is tried)
+and runs in one process at a time; the window between the effect and marking it done is
+the only chance of a second run, so handlers make their effect safe to repeat (a stable
+Message-ID, an idempotent logout).
 
 Packages register their queue in their own ``init_app`` (``mail.outbox``, ``oidc.logout``).
+
+Periodic work is a *recurring* queue (``Queue.every_seconds``): one row per such queue,
+made once by whichever process runs the queue first (``INSERT … ON CONFLICT (key) DO
+NOTHING``: one row however many processes start), claimed like any job, and re-armed
+``every_seconds`` later instead of being marked done. The claim protocol is what makes it
+run once per interval across every process; a run that fails backs off like any job.
+
+    maintenance (every jobs.maintenance_interval_seconds)
+      each chore, in the order registered, each committing its own work:
+        sessions: end SSO sessions past their idle or absolute limit whose browser never came
+                  back (the normal end: events.session_ended, so tokens are revoked and
+                  back-channel logouts queued)
+        purges:   per table, ``DELETE … WHERE <primary key> IN (SELECT … WHERE <expired>
+                  LIMIT PURGE_BATCH)``, each committed, at most PURGE_MAX_BATCHES per run
+
+A package registers its own chores and purges in its ``init_app`` (``Runner.add_chore``,
+``Runner.add_purge``), as it registers its queues: this module never imports the packages
+whose rows it deletes. A failing chore is logged and the others still run; a run that
+outlasts its lease may overlap another process's, which is harmless (a session is ended
+by a conditional ``UPDATE``, a purge deletes what is still there). ``idp worker``
+and the in-process runner (``jobs.run_in_process``) both serve the queue; tests run it with
+``run_due()``.
 """
 
 from __future__ import annotations
@@ -36,11 +59,16 @@ from sqlalchemy import ColumnElement
 from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
+from sqlalchemy import Table
+from sqlalchemy import delete
 from sqlalchemy import event
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import tuple_
 from sqlalchemy import update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import mapped_column
@@ -53,6 +81,12 @@ from idp.extensions import rowcount
 from idp.settings import JobSettings
 
 log = logging.getLogger("idp.jobs")
+
+MAINTENANCE = "maintenance"
+# Rows deleted per statement, and statements per table and run: a large backlog is worked
+# off over several runs, never in one long transaction.
+PURGE_BATCH = 1000
+PURGE_MAX_BATCHES = 50
 
 
 class Job(Model):
@@ -67,12 +101,16 @@ class Job(Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # The queue's name on the one row of a recurring queue; None on every other job.
+    key: Mapped[str | None] = mapped_column(String(32), unique=True)
 
     __table_args__ = (Index("ix_jobs_due", "queue", "done_at", "next_attempt_at"),)
 
 
 # A handler does the job's work; it may return a smaller payload to keep once done.
 Handler = Callable[[Job], "dict[str, Any] | None"]
+# A chore of the maintenance run: does its work as of ``now``, commits it, says how many rows.
+Chore = Callable[[datetime], int]
 
 
 @dataclass(frozen=True)
@@ -82,6 +120,11 @@ class Queue:
     # None: retried until it succeeds (mail must never be lost).
     max_attempts: int | None = None
     batch: int = 100
+    # Threads serving the queue when started: several where one job may take long (a
+    # back-channel call, up to its deadline), so that the queue's other jobs go on.
+    workers: int = 1
+    # Recurring: one row, run again this long after each run (module docstring).
+    every_seconds: int | None = None
 
 
 def _free(now: datetime) -> ColumnElement[bool]:
@@ -98,6 +141,27 @@ def enqueue(queue: str, payload: dict[str, Any]) -> Job:
     return job
 
 
+def purge(table: Table, expired: ColumnElement[bool]) -> int:
+    """Delete ``table``'s rows matching ``expired``, PURGE_BATCH rows per committed statement
+    (chosen by primary key), at most PURGE_MAX_BATCHES statements; return how many went."""
+    keys = list(table.primary_key.columns)
+    key = keys[0] if len(keys) == 1 else tuple_(*keys)
+    total = 0
+    for _ in range(PURGE_MAX_BATCHES):
+        deleted = rowcount(delete(table).where(key.in_(select(*keys).where(expired).limit(PURGE_BATCH))))
+        db.session.commit()
+        total += deleted
+        if deleted < PURGE_BATCH:
+            break
+    return total
+
+
+_INSERTS: dict[str, Callable[[Table], postgresql.Insert | sqlite.Insert]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
+
+
 def pending(queue: str) -> int:
     return int(
         db.session.scalar(select(func.count()).select_from(Job).where(Job.queue == queue, Job.done_at.is_(None))) or 0
@@ -111,6 +175,8 @@ class Runner:
         self.app = app
         self.settings = settings
         self.queues: dict[str, Queue] = {}
+        self.chores: dict[str, Chore] = {}
+        self._armed: set[str] = set()
         self._wake: dict[str, threading.Event] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -119,12 +185,45 @@ class Runner:
         self.queues[queue.name] = queue
         self._wake[queue.name] = threading.Event()
 
+    def add_chore(self, name: str, chore: Chore) -> None:
+        """Run ``chore`` at each maintenance run (module docstring)."""
+        self.chores[name] = chore
+
+    def add_purge(self, table: Table, expired: Callable[[datetime], ColumnElement[bool]]) -> None:
+        """At each maintenance run, delete the rows of ``table`` for which ``expired(now)`` holds."""
+        self.add_chore(f"purge:{table.name}", lambda now: purge(table, expired(now)))
+
+    def maintain(self, _job: Job) -> dict[str, Any]:
+        """The maintenance queue's handler: every chore, each on its own (module docstring)."""
+        counts: dict[str, int] = {}
+        for name, chore in self.chores.items():
+            try:
+                counts[name] = chore(clock.now())
+            except Exception:
+                db.session.rollback()
+                log.exception("maintenance_chore_failed", extra={"chore": name})
+                continue
+            if counts[name]:
+                log.info("maintenance_chore_done", extra={"chore": name, "rows": counts[name]})
+        return {"last_run": counts}
+
+    def _arm(self, queue: Queue) -> None:
+        """Make a recurring queue's one row, due now, unless a process already has."""
+        now = clock.now()
+        table = Job.__table__
+        values = {"queue": queue.name, "key": queue.name, "payload": {}, "created_at": now, "next_attempt_at": now}
+        insert = _INSERTS[db.engine.dialect.name](table).values(attempts=0, **values)
+        db.session.execute(insert.on_conflict_do_nothing(index_elements=[table.c.key]))
+        db.session.commit()
+        self._armed.add(queue.name)
+
     def _backoff(self, attempts: int) -> timedelta:
         seconds = self.settings.retry_base_seconds * 2 ** max(0, attempts - 1)
         return timedelta(seconds=min(seconds, self.settings.retry_max_seconds))
 
     def run_due(self, queue: str | None = None) -> int:
-        """Run what is due now, in this thread; return how many jobs were done."""
+        """Run what is due now, in this thread; return how many jobs were done (a recurring
+        queue's run is not a job done: its row is re-armed)."""
         names = [queue] if queue is not None else list(self.queues)
         with self.app.app_context():
             try:
@@ -133,6 +232,8 @@ class Runner:
                 db.session.remove()
 
     def _run_queue(self, queue: Queue) -> int:
+        if queue.every_seconds is not None and queue.name not in self._armed:
+            self._arm(queue)
         now = clock.now()
         due = select(Job.id).where(
             Job.queue == queue.name, Job.done_at.is_(None), Job.next_attempt_at <= now, _free(now)
@@ -180,14 +281,18 @@ class Runner:
                 },
             )
             return 0
-        values: dict[str, Any] = {"done_at": clock.now(), "claimed_until": None, "last_error": None}
+        values: dict[str, Any] = {"claimed_until": None, "last_error": None}
+        if queue.every_seconds is None:
+            values["done_at"] = clock.now()
+        else:
+            values.update(attempts=0, next_attempt_at=clock.now() + timedelta(seconds=queue.every_seconds))
         if kept is not None:
             values["payload"] = kept
         if not rowcount(update(Job).where(*ours).values(**values)):
             log.warning("job_lease_lost", extra={"queue": queue.name, "job_id": job_id})
         db.session.commit()
         log.info("job_done", extra={"queue": queue.name, "job_id": job_id})
-        return 1
+        return 1 if queue.every_seconds is None else 0
 
     # --- threads ------------------------------------------------------------------------
 
@@ -199,10 +304,11 @@ class Runner:
         if self._threads:
             return
         self._stop.clear()
-        for name in self.queues:
-            thread = threading.Thread(target=self._loop, args=(name,), name=f"idp-jobs-{name}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        for name, queue in self.queues.items():
+            for n in range(queue.workers):
+                thread = threading.Thread(target=self._loop, args=(name,), name=f"idp-jobs-{name}-{n}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
 
     def stop(self) -> None:
         self._stop.set()
@@ -244,9 +350,12 @@ def _after_rollback(session: Session, _transaction: object) -> None:
 
 
 def init_app(app: Flask, settings: JobSettings) -> Runner:
-    app.extensions["idp.jobs"] = Runner(app, settings)
+    app_runner = Runner(app, settings)
+    app.extensions["idp.jobs"] = app_runner
     if not event.contains(Session, "after_commit", _after_commit):
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_soft_rollback", _after_rollback)
-    app_runner: Runner = app.extensions["idp.jobs"]
+    app_runner.register(Queue(MAINTENANCE, app_runner.maintain, every_seconds=settings.maintenance_interval_seconds))
+    retention = timedelta(seconds=settings.done_retention_seconds)
+    app_runner.add_purge(Job.__table__, lambda now: Job.done_at < now - retention)
     return app_runner

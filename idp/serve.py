@@ -28,10 +28,23 @@ class _Gunicorn(BaseApplication):
         return app
 
 
-def run(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
+def run(
+    settings: Settings,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    certfile: str | None = None,
+    keyfile: str | None = None,
+) -> None:
+    """Serve until stopped; with ``certfile``/``keyfile``, over TLS (no proxy in front)."""
+    # gunicorn then sets wsgi.url_scheme = https itself: request.is_secure holds, so HSTS is
+    # sent and the CSRF check sees an https origin, exactly as behind a trusted proxy.
+    tls = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
     _Gunicorn(
         settings,
         {
+            **tls,
             "bind": f"{host}:{port}",
             "workers": workers,
             "worker_class": "gthread",

@@ -110,6 +110,14 @@ class JobSettings:
     retry_max_seconds: int = 3600
     # A claimed job not marked done after this long is claimed again.
     claim_seconds: int = 60
+    # The periodic work (the `maintenance` queue): expired SSO sessions ended, expired rows
+    # purged, this often.
+    maintenance_interval_seconds: int = 300
+    # Expired rows (codes, links, tokens of a dead family, Keystone tokens...) are kept this
+    # long after they expire: replays are still recognised, allow_expired still answers.
+    expired_retention_seconds: int = 172_800
+    # Done jobs (their mail bodies are already emptied) are kept this long, for `idp outbox list`.
+    done_retention_seconds: int = 604_800
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,9 @@ class SelfServiceSettings:
     # Captcha images or sounds per address per window.
     captcha_per_address: int = 120
     captcha_window_seconds: int = 600
+    # New captcha challenges (each form shown, each JSON captcha) per address per window; an
+    # IPv6 address counts for its whole /64 (ratelimit.address_key).
+    captcha_challenges_per_address: int = 60
     # Password changes (wrong current password included) per account per window.
     password_changes_per_account: int = 10
     # API password reset flows (step 1 to 2): their life, step-2 submissions, codes each.
@@ -161,8 +172,24 @@ class OidcSettings:
     # Lifetimes of the signed tokens; a retired key stays published until they have expired.
     id_token_lifetime_seconds: int = 600
     access_token_lifetime_seconds: int = 600
+    # A refresh-token family lives at most this long from its first grant, whatever its
+    # rotations, and never past its SSO session (30 days).
+    refresh_family_lifetime_seconds: int = 2_592_000
+    # offline_access (requested and consented): a family that outlives the session, this long
+    # from its first grant (60 days, Keycloak's "Offline Session Max").
+    offline_lifetime_seconds: int = 5_184_000
     # RS256 | ES256: what ID tokens are signed with unless a client asks otherwise.
     default_signing_alg: str = "RS256"
+    # Back-channel logout delivery: one call (resolution, connect, TLS, request, status line
+    # and headers) is dropped after this many seconds of wall-clock time, a failed attempt.
+    backchannel_deadline_seconds: int = 5
+    # Threads serving the backchannel-logout queue in each process that runs the queues: a
+    # client that answers slowly holds one of them for at most the deadline.
+    backchannel_workers: int = 4
+    # Internal networks (CIDRs, comma-separated) that back-channel endpoints of clients not
+    # registered as first-party may still reach; loopback, private, link-local and other
+    # non-public addresses are refused otherwise. Example: "10.1.2.0/24, fd00:1::/64".
+    backchannel_allowed_networks: str = ""
 
 
 @dataclass(frozen=True)
@@ -179,6 +206,9 @@ class ApiSettings:
     max_temporary_keys: int = 10
     # SDK-HMAC-SHA256: how far X-Sdk-Date may be from our clock, either way.
     signature_window_seconds: int = 900
+    # GET /v3/auth/tokens?allow_expired=1 (services only, i.e. a first-party client's Basic
+    # credentials) finds a token this long after it expired (Keystone's default: 48 hours).
+    allow_expired_window_seconds: int = 172_800
     # The project name of the region (Huawei: the region id) and the console's API,
     # published in the Keystone catalog as the "compute" service.
     region: str = "eu-west-0"

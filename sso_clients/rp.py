@@ -1,11 +1,13 @@
-"""What both relying applications share: their OIDC client (authlib), sign-in and sign-out,
-and back-channel logout (a verified logout token ends the local sessions of its ``sid``)."""
+"""What both relying applications share, written as a model of how to trust the IdP: their
+OIDC client (authlib), sessions kept server-side in a shared store (:mod:`sso_clients.store`),
+sign-in, sign-out by POST with a CSRF token, and back-channel logout with the IdP's keys
+cached (:mod:`sso_clients.tokens`) and every check of the specification."""
 
 from __future__ import annotations
 
+import logging
 import os
-import secrets
-import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,11 +22,21 @@ from flask import request
 from flask import session
 from flask import url_for
 from flask.typing import ResponseReturnValue
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from flask_wtf.csrf import CSRFProtect
 
-BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+from sso_clients.store import Store
+from sso_clients.store import StoredSession
+from sso_clients.store import StoredSessionInterface
+from sso_clients.store import default_url
+from sso_clients.tokens import BACKCHANNEL_EVENT
+from sso_clients.tokens import JwksCache
+from sso_clients.tokens import KeysUnavailable
+from sso_clients.tokens import LogoutTokenError
+from sso_clients.tokens import check_logout_token
+
+__all__ = ["BACKCHANNEL_EVENT", "RpConfig", "init_rp", "signed_in", "start_login"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,7 +46,20 @@ class RpConfig:
     issuer: str
     base_url: str
     scope: str
-    secret_key: str
+    #: Signs CSRF tokens; empty: one made once and kept in the store (the same in every worker).
+    secret_key: str = ""
+    #: Where sessions, ended sids and used jtis live; empty: a SQLite file in the instance folder.
+    store_url: str = ""
+    #: Seconds a session lives from sign-in (absolute: using it does not extend it).
+    session_lifetime: int = 8 * 3600
+    #: The IdP's keys are fetched again at most this often for an unknown ``kid`` (seconds) ...
+    jwks_min_interval: int = 30
+    #: ... and at least this often anyway, so that a withdrawn key stops being trusted.
+    jwks_max_age: int = 3600
+    #: Clock difference tolerated with the IdP (seconds).
+    clock_skew: int = 60
+    #: A logout token issued longer ago than this is refused (the IdP signs each delivery anew).
+    logout_token_max_age: int = 300
 
     @classmethod
     def from_env(cls, prefix: str, client_id: str, base_url: str, scope: str) -> RpConfig:
@@ -48,57 +73,70 @@ class RpConfig:
             issuer=env.get("IDP_SERVER__ISSUER", "http://127.0.0.1:5000"),
             base_url=env.get(f"{prefix}_BASE_URL", base_url),
             scope=scope,
-            secret_key=env.get(f"{prefix}_SECRET_KEY") or secrets.token_urlsafe(32),
+            secret_key=env.get(f"{prefix}_SECRET_KEY", ""),
+            store_url=env.get(f"{prefix}_STORE_URL") or env.get("SSO_CLIENTS_STORE_URL", ""),
         )
 
 
-class EndedSessions:
-    """``sid``s the IdP said are over; checked on every request (one process per app)."""
+class IdpClient(FlaskOAuth2App):
+    """authlib's client, verifying ID tokens with the same key cache as logout tokens."""
 
-    def __init__(self) -> None:
-        self._sids: set[str] = set()
-        self._lock = threading.Lock()
+    keys: JwksCache
 
-    def add(self, sid: str) -> None:
-        with self._lock:
-            self._sids.add(sid)
+    def fetch_jwk_set(self, force: bool = False) -> dict[str, Any]:
+        return self.keys.jwks(refresh=force)
 
-    def __contains__(self, sid: object) -> bool:
-        with self._lock:
-            return sid in self._sids
+
+class RpOAuth(OAuth):
+    oauth2_client_cls = IdpClient
 
 
 def init_rp(app: Flask, config: RpConfig) -> None:
+    """Wire one relying app: its store, sessions, CSRF, OIDC client and the ``rp`` routes."""
+    if not config.store_url:
+        os.makedirs(app.instance_path, exist_ok=True)
+    store = Store(config.store_url or default_url(app, config.client_id), config.client_id)
+    https = config.base_url.startswith("https://")
     app.config.update(
-        SECRET_KEY=config.secret_key,
-        SESSION_COOKIE_HTTPONLY=True,
+        SECRET_KEY=config.secret_key or store.secret_key(),
+        # __Host-: only this origin, over TLS, can set or read it.
+        SESSION_COOKIE_NAME=("__Host-" if https else "") + f"{config.client_id}_session",
+        SESSION_COOKIE_SECURE=https,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_NAME=f"{config.client_id}_session",
+        MAX_CONTENT_LENGTH=1024 * 1024,
     )
-    oauth = OAuth(app)
-    oauth.register(
+    app.session_interface = StoredSessionInterface(store, config.session_lifetime)
+    CSRFProtect(app).exempt(backchannel_logout)  # the IdP's server-to-server POST carries a signed token
+    oauth = RpOAuth(app)
+    idp: IdpClient = oauth.register(
         "idp",
         client_id=config.client_id,
         client_secret=config.client_secret,
         server_metadata_url=config.issuer.rstrip("/") + "/.well-known/openid-configuration",
         client_kwargs={"scope": config.scope, "code_challenge_method": "S256"},
     )
+
+    def fetch_jwks() -> dict[str, Any]:
+        answer = requests.get(idp.load_server_metadata()["jwks_uri"], timeout=(3, 5), allow_redirects=False)
+        answer.raise_for_status()
+        jwks: dict[str, Any] = answer.json()
+        return jwks
+
+    idp.keys = JwksCache(fetch_jwks, config.jwks_min_interval, config.jwks_max_age)
     app.extensions["rp.config"] = config
-    app.extensions["rp.ended"] = EndedSessions()
+    app.extensions["rp.store"] = store
     app.register_blueprint(bp)
 
 
-def client() -> FlaskOAuth2App:
-    registered: FlaskOAuth2App = current_app.extensions["authlib.integrations.flask_client"].idp
+def client() -> IdpClient:
+    registered: IdpClient = current_app.extensions["authlib.integrations.flask_client"].idp
     return registered
 
 
 def signed_in() -> dict[str, Any] | None:
-    """The signed-in person, unless the IdP ended their session meanwhile."""
-    user = session.get("user")
-    if user and user.get("sid") in current_app.extensions["rp.ended"]:
-        session.clear()
-        return None
+    """The signed-in person. A session the IdP ended is no longer in the store at all, so
+    whatever the cookie, there is nobody."""
+    user: dict[str, Any] | None = session.get("user")
     return user
 
 
@@ -115,45 +153,69 @@ def callback() -> ResponseReturnValue:
     token = client().authorize_access_token()
     claims = token["userinfo"]  # the verified ID token
     info = client().userinfo(token=token)
+    store: Store = current_app.extensions["rp.store"]
+    sid = claims.get("sid")
+    if sid and store.is_ended(sid):  # its logout token arrived while we were signing in
+        return redirect(url_for("home"))
     language = session.get("lang")
-    session.clear()  # a fresh session for the signed-in person (no fixation), keeping the language
+    session.clear()
+    assert isinstance(session, StoredSession)
+    session.renew = True  # a new key for the signed-in person (no fixation), keeping the language
     if language:
         session["lang"] = language
-    session["user"] = {**dict(info), "sid": claims.get("sid"), "id_token": token["id_token"]}
+    session["user"] = {**dict(info), "sub": claims["sub"], "sid": sid, "id_token": token["id_token"]}
     return redirect(url_for("home"))
 
 
 @bp.get("/logout")
+def logout_page() -> ResponseReturnValue:
+    """A GET never signs out (a link or an image on another site could): the sign-out
+    button on the home page posts the form with its CSRF token."""
+    return redirect(url_for("home"))
+
+
+@bp.post("/logout")
 def logout() -> ResponseReturnValue:
+    """End the session here (its row, so every copy of the cookie), then at the IdP."""
     config: RpConfig = current_app.extensions["rp.config"]
-    user = session.pop("user", None)
+    user = session.get("user")
     session.clear()
+    if user is None:
+        return redirect(url_for("home"))
     metadata = client().load_server_metadata()
-    params = {"post_logout_redirect_uri": config.base_url.rstrip("/") + "/", "client_id": config.client_id}
-    if user:
-        params["id_token_hint"] = user["id_token"]
+    params = {
+        "post_logout_redirect_uri": config.base_url.rstrip("/") + "/",
+        "client_id": config.client_id,
+        "id_token_hint": user["id_token"],
+    }
     return redirect(metadata["end_session_endpoint"] + "?" + requests.compat.urlencode(params))
 
 
 @bp.post("/backchannel-logout")
 def backchannel_logout() -> ResponseReturnValue:
-    """Verify the logout token (OpenID Back-Channel Logout §2.6), then end its sid here."""
+    """Check the logout token (Back-Channel Logout 1.0 §2.6), refuse a replayed ``jti``,
+    then end every session of its ``sid`` (or ``sub``) in the shared store."""
     config: RpConfig = current_app.extensions["rp.config"]
-    raw = request.form.get("logout_token", "")
+    store: Store = current_app.extensions["rp.store"]
+    headers = {"Cache-Control": "no-store"}
     try:
-        keys = KeySet.import_key_set(requests.get(client().load_server_metadata()["jwks_uri"], timeout=5).json())
-        token = jwt.decode(raw, keys, algorithms=["RS256", "ES256"])
-    except (JoseError, ValueError, requests.RequestException):
-        return {"error": "invalid_request"}, 400
-    c = token.claims
-    aud = c.get("aud")
-    if (
-        c.get("iss") != config.issuer
-        or config.client_id not in (aud if isinstance(aud, list) else [aud])
-        or BACKCHANNEL_EVENT not in (c.get("events") or {})
-        or "nonce" in c
-        or not c.get("sid")
-    ):
-        return {"error": "invalid_request"}, 400
-    current_app.extensions["rp.ended"].add(c["sid"])
-    return "", 200
+        claims = check_logout_token(
+            request.form.get("logout_token", ""),
+            client().keys,
+            issuer=config.issuer,
+            client_id=config.client_id,
+            skew=config.clock_skew,
+            max_age=config.logout_token_max_age,
+        )
+    except (LogoutTokenError, KeysUnavailable) as exc:
+        log.warning("logout token refused: %s", exc)
+        return {"error": "invalid_request", "error_description": "invalid logout token"}, 400, headers
+    # The jti is kept as long as the token could be accepted, then iat's bound refuses it.
+    if not store.first_use(claims["jti"], int(claims["iat"]) + config.logout_token_max_age + config.clock_skew):
+        log.warning("logout token refused: jti replayed")
+        return {"error": "invalid_request", "error_description": "logout token already used"}, 400, headers
+    ended = store.end(
+        sid=claims.get("sid"), sub=claims.get("sub"), keep_until=int(time.time()) + config.session_lifetime
+    )
+    log.info("back-channel logout: %d session(s) ended", ended)
+    return "", 200, headers

@@ -80,9 +80,18 @@ def clients() -> None:
 @click.option("--name", required=True)
 @click.option("--redirect-uri", "redirect_uris", multiple=True, required=True, metavar="URI")
 @click.option("--post-logout-redirect-uri", "logout_uris", multiple=True, metavar="URI")
-@click.option("--backchannel-logout-uri", metavar="URI")
+@click.option(
+    "--backchannel-logout-uri",
+    metavar="URI",
+    help="Where logouts are POSTed: http(s), no credentials; internal addresses only for --first-party "
+    "or within oidc.backchannel_allowed_networks.",
+)
 @click.option("--public", is_flag=True, help="No secret: PKCE only (token_endpoint_auth_method=none).")
-@click.option("--first-party", is_flag=True, help="Skip the consent page.")
+@click.option(
+    "--first-party",
+    is_flag=True,
+    help="One of our own services: no consent page, and its back-channel URI may be on an internal address.",
+)
 @click.option("--console", "console_login", is_flag=True, help="Web login asks for the company account first.")
 @click.option(
     "--auth-method",

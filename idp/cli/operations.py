@@ -49,14 +49,26 @@ def init(ctx: Context, as_json: bool) -> None:
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", type=click.IntRange(1, 64), help="Processes (default: server.workers).")
 @click.option("--threads", type=click.IntRange(1, 256), help="Threads per process (default: server.threads).")
+@click.option("--certfile", type=click.Path(exists=True, dir_okay=False), help="Serve TLS with this certificate (PEM).")
+@click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), help="The certificate's private key (PEM).")
 @pass_ctx
-def serve(ctx: Context, host: str, port: int, workers: int | None, threads: int | None) -> None:
-    """Serve the IdP with gunicorn (the production server)."""
+def serve(
+    ctx: Context,
+    host: str,
+    port: int,
+    workers: int | None,
+    threads: int | None,
+    certfile: str | None,
+    keyfile: str | None,
+) -> None:
+    """Serve the IdP with gunicorn (the production server), over TLS with --certfile/--keyfile."""
     settings = ctx.settings
+    if bool(certfile) != bool(keyfile):
+        raise CliError("--certfile and --keyfile go together")
     with ctx.app.app_context():
         if not database.is_current():
             raise CliError("the database schema is not up to date: run `idp init` first")
-    run(settings, host, port, workers or settings.server.workers, threads or settings.server.threads)
+    run(settings, host, port, workers or settings.server.workers, threads or settings.server.threads, certfile, keyfile)
 
 
 @click.command()

@@ -10,7 +10,15 @@ Decisions on the reference's open points (each has a test):
 - a raw ``+`` in the query is read as a literal ``+`` (the SDK always sends ``%2B``; a
   form-decoding client that meant a space fails the check, never the other way round);
 - the signed-header list comes from the Authorization header, never recomputed, and must
-  include ``x-sdk-date``;
+  include ``x-sdk-date`` and ``host``: huaweicloudsdkcore's ``Signer`` always signs
+  ``Host`` (``_process_header_host`` adds it from the endpoint when absent, and every
+  header without ``_`` is signed), so a request without it was not made by the SDK, and
+  its signature would be good at any service;
+- a header counts only when it is signed (:func:`signed_value`): anyone on the way may add
+  an unsigned ``X-Project-Id``;
+- a service checking a request it received (``/v3/ec2tokens``) names the host it serves;
+  the signed ``Host`` must be that one (:func:`same_host`, default ports aside), so a
+  request signed for one service is good at no other;
 - an empty body takes the empty hash; when ``X-Sdk-Content-Sha256`` is also present, its
   value is the second candidate (the APIG signers' reading);
 - header values arrive as WSGI latin-1 strings and are turned back into UTF-8 text.
@@ -75,9 +83,32 @@ def parse_authorization(value: str | None) -> Authorization:
     headers = tuple(match.group("headers").split(";"))
     if "x-sdk-date" not in headers:
         raise SignatureError("X-Sdk-Date must be signed")
+    if "host" not in headers:
+        raise SignatureError("Host must be signed")
     if list(headers) != sorted(set(headers)):
         raise SignatureError("SignedHeaders must be sorted and unique")
     return Authorization(match.group("access"), headers, match.group("signature"))
+
+
+def signed_value(request: SignedRequest, name: str) -> str | None:
+    """A header's value if the signature covers it, else None (as if it were absent)."""
+    signed_headers = parse_authorization(request.header("Authorization")).signed_headers
+    return request.header(name) if name.lower() in signed_headers else None
+
+
+def _host_forms(host: str) -> set[str]:
+    host = host.strip().lower()
+    for default in (":443", ":80"):
+        if host.endswith(default):
+            return {host, host.removesuffix(default)}
+    return {host}
+
+
+def same_host(signed_host: str | None, expected: str) -> bool:
+    """Whether the signed ``Host`` names the expected service, case aside and with or
+    without a default port (the SDK omits ``:443`` for https; Keystone's ec2 check retries
+    without the port for the same reason)."""
+    return signed_host is not None and bool(_host_forms(signed_host) & _host_forms(expected))
 
 
 def request_time(request: SignedRequest) -> datetime:

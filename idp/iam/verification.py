@@ -1,6 +1,7 @@
 """Checking an SDK-HMAC-SHA256 request against a stored access key (reference §3, §4.2).
 
-    parse Authorization ─► X-Sdk-Date within ±window ─► key known, active, not expired,
+    parse Authorization (X-Sdk-Date and Host signed) ─► signed Host = the service's ─►
+    X-Sdk-Date within ±window ─► key known, active, not expired,
     its user active (temporary key: its signed X-Security-Token) ─► HMAC with the
     decrypted SK, constant time ─► (AK, signature) never seen inside the window ─► caller
 
@@ -35,9 +36,13 @@ UNKNOWN_KEY = "the access key is unknown, inactive or expired"
 LAST_USE_RESOLUTION = timedelta(seconds=60)
 
 
-def verify(request: SignedRequest) -> AccessKey:
+def verify(request: SignedRequest, expected_host: str | None = None) -> AccessKey:
+    """The active access key that signed ``request``; with ``expected_host`` (a service
+    checking a request it received), the signed ``Host`` must name it."""
     settings = current_app.config["IDP_SETTINGS"]
     auth = signing.parse_authorization(request.header("Authorization"))
+    if expected_host is not None and not signing.same_host(request.header("Host"), expected_host):
+        raise SignatureError("the request was signed for another host")
     now = clock.now()
     window = timedelta(seconds=settings.api.signature_window_seconds)
     sent = signing.request_time(request)

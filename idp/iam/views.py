@@ -15,6 +15,7 @@ from flask import Response
 from flask import jsonify
 from flask import request
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
 
 from idp.extensions import csrf
 from idp.extensions import db
@@ -23,6 +24,7 @@ from idp.iam.callers import Caller
 from idp.iam.callers import caller
 from idp.iam.models import AccessKey
 from idp.keystone.errors import ApiError
+from idp.keystone.errors import http_error
 from idp.keystone.errors import json_body
 from idp.keystone.errors import keystone_error
 from idp.keystone.tokens import iso
@@ -36,6 +38,9 @@ NOT_FOUND = "Could not find credential."
 @bp.errorhandler(ApiError)
 def _api_error(error: ApiError) -> Response:
     return keystone_error(error.status, error.message, error.code)
+
+
+bp.register_error_handler(HTTPException, http_error)  # the input guard's 400s, 413s: our shape
 
 
 def _manager() -> Caller:

@@ -9,12 +9,14 @@ from typing import Any
 from flask import Response
 from flask import jsonify
 from flask import request
+from werkzeug.exceptions import HTTPException
 
 TITLES = {
     400: "Bad Request",
     401: "Unauthorized",
     403: "Forbidden",
     404: "Not Found",
+    405: "Method Not Allowed",
     409: "Conflict",
     413: "Request Entity Too Large",
     429: "Too Many Requests",
@@ -48,9 +50,15 @@ def gateway_error(message: str, code: str = "APIGW.0301", status: int = 401) -> 
     return response
 
 
+def http_error(error: HTTPException) -> Response:
+    """A refusal raised outside the views (``security.input_guard``: NUL characters, a body
+    nested too deeply or too large; a 404/405 of werkzeug's) in the API's own error shape:
+    register it on each API blueprint next to its :class:`ApiError` handler."""
+    status = error.code or 500
+    return keystone_error(status, error.description or TITLES.get(status, "Error"), "IAM.0003")
+
+
 def json_body() -> Any:
-    """The request's JSON, or None when it is missing, malformed or absurdly nested."""
-    try:
-        return request.get_json(silent=True)
-    except RecursionError:
-        raise ApiError(400, "The request body is nested too deeply.", "IAM.0003") from None
+    """The request's JSON, or None when it is missing or malformed (a body nested too deeply
+    never gets here: ``security.input_guard`` refused it before the view)."""
+    return request.get_json(silent=True)

@@ -53,13 +53,16 @@ def issue(user: ConsoleUser, methods: list[str], project_name: str | None) -> tu
     return raw, token
 
 
-def find(raw: str | None, *, allow_expired: bool = False) -> ApiToken | None:
+def find(raw: str | None, *, expired_within: timedelta | None = None) -> ApiToken | None:
+    """A live token; with ``expired_within``, also one that expired no longer ago than that
+    (``allow_expired``, revocation). Revoked tokens and tokens of an inactive account never."""
     if not raw or len(raw) > 512:
         return None
     token = db.session.get(ApiToken, token_hash(raw.strip()))
     if token is None or token.revoked_at is not None:
         return None
-    if not allow_expired and token.expires_at <= clock.now():
+    now = clock.now()
+    if token.expires_at <= now and (expired_within is None or now - token.expires_at > expired_within):
         return None
     if not token.console_user.membership.account.is_active:
         return None

@@ -4,6 +4,8 @@
                           scope project (id, or name with or without domain) / domain / none
                           ─► 201, X-Subject-Token, token body (catalog unless ?nocatalog)
     GET|HEAD /v3/auth/tokens   X-Auth-Token + X-Subject-Token ─► 200 (the subject's body)
+                          or a service (first-party client, HTTP Basic) + X-Subject-Token;
+                          ?allow_expired=1 from a service: up to 48 h after the expiry
     DELETE /v3/auth/tokens     ─► 204, the subject token is revoked
 
 The API password goes through the one password check (``security.credentials``): one
@@ -14,6 +16,7 @@ name or the user id names it.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint
@@ -23,6 +26,7 @@ from flask import jsonify
 from flask import request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
 
 from idp.directory import console_users
 from idp.directory import credentials as directory_credentials
@@ -32,9 +36,11 @@ from idp.extensions import csrf
 from idp.extensions import db
 from idp.keystone import tokens
 from idp.keystone.errors import ApiError
+from idp.keystone.errors import http_error
 from idp.keystone.errors import json_body
 from idp.keystone.errors import keystone_error
 from idp.keystone.models import ApiToken
+from idp.oidc.clients import authenticate_service
 from idp.security import audit
 from idp.security import canonical
 from idp.security.credentials import InvalidCredentials
@@ -50,6 +56,9 @@ MEDIA = [{"base": "application/json", "type": "application/vnd.openstack.identit
 @bp.errorhandler(ApiError)
 def _api_error(error: ApiError) -> Response:
     return keystone_error(error.status, error.message, error.code)
+
+
+bp.register_error_handler(HTTPException, http_error)  # the input guard's 400s, 413s: our shape
 
 
 def version_document() -> dict[str, Any]:
@@ -155,16 +164,33 @@ def create_token() -> ResponseReturnValue:
     return response
 
 
+def _expired_within(service: bool) -> timedelta | None:
+    """How long after its expiry a subject token is still found: DELETE revokes whatever its
+    age; ``allow_expired`` (GET, HEAD) is Keystone's, for services only (they check late a
+    request that came with a then-valid token), within ``api.allow_expired_window_seconds``;
+    anyone else's ``allow_expired`` is ignored, as if absent."""
+    if request.method == "DELETE":
+        return timedelta.max
+    wanted = request.args.get("allow_expired") in {"1", "true", "True"}
+    if service and wanted and request.method in {"GET", "HEAD"}:
+        return timedelta(seconds=current_app.config["IDP_SETTINGS"].api.allow_expired_window_seconds)
+    return None
+
+
 def _subject_token() -> ApiToken:
-    caller = tokens.find(request.headers.get("X-Auth-Token"))
-    if caller is None:
+    """The token ``X-Subject-Token`` names, if the caller may see it: a service (a first-party
+    client's Basic credentials, as for ``/v3/ec2tokens``: Keystone's ``service`` role) any
+    token; the holder of an ``X-Auth-Token`` its own, or, as the contract's console admin,
+    its domain's."""
+    service = authenticate_service(request.headers) is not None
+    caller = None if service else tokens.find(request.headers.get("X-Auth-Token"))
+    if not service and caller is None:
         raise ApiError(401, "The request you have made requires authentication.", "IAM.0001")
-    allow_expired = request.method == "GET" and request.args.get("allow_expired") in {"1", "true", "True"}
-    subject = tokens.find(
-        request.headers.get("X-Subject-Token"), allow_expired=allow_expired or request.method == "DELETE"
-    )
+    subject = tokens.find(request.headers.get("X-Subject-Token"), expired_within=_expired_within(service))
     if subject is None:
         raise ApiError(404, "X-Subject-Token is invalid in the request.", "IAM.0009")
+    if caller is None:
+        return subject
     same_user = subject.console_user_id == caller.console_user_id
     admin_of_domain = (
         subject.console_user.contract_id == caller.console_user.contract_id

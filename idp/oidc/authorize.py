@@ -11,8 +11,14 @@ parameter can be checked in one place and used from another.
     prompt=login, max_age passed, another person
       hinted, session older than auth_after ──────► login again (prompt=none: login_required)
     company_account the person is no console user of ► a clear page, nothing for the client
+    offline_access asked ─────────────────────────► consent, every time, first-party or not
     first-party client, or scopes consented ──────► issue a code
     otherwise ────────────────────────────────────► consent (prompt=none: consent_required)
+
+``offline_access`` (a grant that outlives the session, ``lifetimes``) is never given
+silently: OIDC Core §11 says the OP "MUST always obtain consent" to it, and a first-party
+client is trusted to read the person's identity, not to keep access after they sign out.
+Its consent is not remembered: each request for it shows the consent page.
 """
 
 from __future__ import annotations
@@ -29,12 +35,37 @@ from joserfc.errors import JoseError
 from idp import clock
 from idp.extensions import db
 from idp.oidc import claims
+from idp.oidc.lifetimes import OFFLINE_ACCESS
 from idp.oidc.models import Consent
 from idp.oidc.models import OAuth2Client
 from idp.security.canonical import COMPANY_ACCOUNT_RE
 from idp.sessions import SsoSession
 
-MAX_NONCE = 255
+# Longest value of each authorization parameter, in UTF-8 bytes, so that each fits where it
+# goes (a column of oauth2_codes, the redirect back, the login form) whatever its
+# characters; any other parameter: DEFAULT_MAX_LENGTH. Longer is ``invalid_request``,
+# sent to the client once its redirect URI is known good (an error page before that),
+# never a database error.
+MAX_LENGTHS = {
+    "client_id": 64,
+    "redirect_uri": 500,
+    "scope": 500,
+    "nonce": 255,
+    "state": 1024,
+    "code_challenge": 128,
+    "code_challenge_method": 10,
+    "response_type": 64,
+    "response_mode": 32,
+    "prompt": 64,
+    "display": 16,
+    "login_hint": 254,
+    "id_token_hint": 8192,
+    "acr_values": 255,
+    "ui_locales": 255,
+    "claims_locales": 255,
+    "company_account": 16,
+}
+DEFAULT_MAX_LENGTH = 2048
 
 
 class Action(StrEnum):
@@ -95,7 +126,14 @@ def _malformed(params: Mapping[str, str]) -> bool:
     company = params.get("company_account")
     if company and not COMPANY_ACCOUNT_RE.fullmatch(company):
         return True
-    return len(params.get("nonce") or "") > MAX_NONCE
+    return too_long(params)
+
+
+def too_long(params: Mapping[str, str | None]) -> bool:
+    """Whether any parameter is longer than :data:`MAX_LENGTHS` allows."""
+    return any(
+        len((value or "").encode()) > MAX_LENGTHS.get(name, DEFAULT_MAX_LENGTH) for name, value in params.items()
+    )
 
 
 def _needs_login(session: SsoSession, params: Mapping[str, str], hinted: str | None) -> bool:
@@ -137,7 +175,8 @@ def decide(
         return _error("login_required") if silent else Decision(Action.REAUTHENTICATE)
     if company is not None and claims.console_roles(session.account, company) is None:
         return Decision(Action.NOT_CONSOLE_USER)
-    if client.first_party or consented(session.account_id, client.client_id, scopes):
+    offline = OFFLINE_ACCESS in scopes
+    if not offline and (client.first_party or consented(session.account_id, client.client_id, scopes)):
         return Decision(Action.ISSUE)
     return _error("consent_required") if silent else Decision(Action.CONSENT)
 
@@ -148,6 +187,7 @@ def consented(account_id: int, client_id: str, scopes: list[str]) -> bool:
 
 
 def record_consent(account_id: int, client_id: str, scopes: list[str]) -> None:
+    scopes = [scope for scope in scopes if scope != OFFLINE_ACCESS]  # asked for every time
     consent = db.session.get(Consent, (account_id, client_id))
     if consent is None:
         db.session.add(Consent(account_id=account_id, client_id=client_id, scopes=scopes))

@@ -16,6 +16,7 @@ from typing import cast
 from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
+from flask import current_app
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jwk import KeySetSerialization
@@ -29,6 +30,7 @@ from idp.errors import ValidationError
 from idp.extensions import db
 from idp.oidc.models import OAuth2Client
 from idp.oidc.models import OAuth2Token
+from idp.security import outbound
 from idp.security.tokens import new_token
 from idp.security.tokens import token_hash
 
@@ -66,6 +68,33 @@ def check_uri(uri: str, what: str) -> str:
     return uri
 
 
+def check_backchannel_uri(uri: str, *, first_party: bool) -> str:
+    """A back-channel logout URI we will POST to from inside our network: no credentials in
+    it, and, for a client not registered as first-party, no literal internal address
+    (loopback, private, link-local, ...) outside ``oidc.backchannel_allowed_networks``. A DNS
+    name is checked on the addresses it resolves to, at each delivery (security.outbound)."""
+    try:
+        parts = outbound.check_url(uri)
+    except outbound.Refused as exc:
+        raise ValidationError(f"back-channel logout URI: {exc}: {_shown(uri)!r}") from None
+    check_uri(uri, "back-channel logout URI")
+    address = outbound.literal_address(parts.hostname)
+    if address is not None:
+        allowed = outbound.parse_networks(current_app.config["IDP_SETTINGS"].oidc.backchannel_allowed_networks)
+        if not outbound.Policy(allowed=allowed, trusted=first_party).permits(address):
+            raise ValidationError(
+                f"back-channel logout URI is on an internal address ({address}): only a first-party client "
+                "may use one, or list its network in oidc.backchannel_allowed_networks"
+            )
+    return uri
+
+
+def _shown(uri: str) -> str:
+    """The URI without whatever credentials it carries, for an error message."""
+    parts = urlsplit(uri)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
 def create(
     *,
     client_id: str,
@@ -92,7 +121,9 @@ def create(
         raise ValidationError("at least one --redirect-uri is required")
     uris = [check_uri(u, "redirect URI") for u in redirect_uris]
     logout_uris = [check_uri(u, "post-logout redirect URI") for u in post_logout_redirect_uris or []]
-    backchannel = check_uri(backchannel_logout_uri, "back-channel logout URI") if backchannel_logout_uri else None
+    backchannel = (
+        check_backchannel_uri(backchannel_logout_uri, first_party=first_party) if backchannel_logout_uri else None
+    )
     jwks = None
     if auth_method == "private_key_jwt":
         if not jwks_file:

@@ -16,6 +16,7 @@ from sqlalchemy import or_
 from sqlalchemy import select
 
 from idp import clock
+from idp import sessions
 from idp.directory.models import Account
 from idp.extensions import db
 from idp.oidc import claims
@@ -73,8 +74,17 @@ class Introspection(IntrospectionEndpoint):
     def introspect_token(self, token: OAuth2Token) -> dict[str, Any]:
         if token.revoked_at is not None:
             return {"active": False}
-        refresh = token.refresh_token_hash is not None and token.rotated_at is None
-        expired = token.expires_at <= clock.now()
+        now = clock.now()
+        # A refresh token counts while the grant could be refreshed: not rotated, the family's
+        # end not reached, its session live (unless offline). Reads only: nothing is ended here.
+        refresh = (
+            token.refresh_token_hash is not None
+            and token.rotated_at is None
+            and token.refresh_expires_at is not None
+            and token.refresh_expires_at > now
+            and (token.offline or sessions.live(token.sso_session) is not None)
+        )
+        expired = token.expires_at <= now
         if expired and not refresh:
             return {"active": False}
         account = _active_account(token.account_id)

@@ -4,11 +4,16 @@ Beyond authlib's defaults (security-checklist §15): PKCE is required for every 
 S256 only; a request without redirect_uri is refused; codes are single use and a replayed
 code revokes every token issued from it; refresh tokens rotate and a reused one revokes
 its whole family; the issuer is added to authorization responses (RFC 9207).
+
+A code is exchanged only while its SSO session is live; a refresh only while the family's
+session is (unless the family is offline) and before the family's fixed end
+(``lifetimes``).
 """
 
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from datetime import timedelta
 from typing import Any
 from typing import ClassVar
@@ -34,6 +39,7 @@ from idp.directory.models import Account
 from idp.extensions import db
 from idp.extensions import rowcount
 from idp.oidc import claims
+from idp.oidc import lifetimes
 from idp.oidc.keys import KeyStore
 from idp.oidc.keys import SigningKey
 from idp.oidc.models import AuthorizationCode
@@ -43,7 +49,6 @@ from idp.security.tokens import token_hash
 from idp.settings import Settings
 
 CODE_LIFETIME = timedelta(seconds=60)
-REFRESH_LIFETIME = timedelta(days=30)
 
 
 def _settings() -> Settings:
@@ -169,6 +174,10 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         pass  # already marked used when it was read; kept for replay detection
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> Account | None:
+        # A session that ended since the code was issued (a logout within its minute) has
+        # had its tokens revoked already: none may be issued in it now.
+        if sessions.live(authorization_code.sso_session) is None:
+            return None
         account = db.session.get(Account, authorization_code.account_id)
         return account if account is not None and account.is_active else None
 
@@ -247,6 +256,8 @@ class RefreshGrant(grants.RefreshTokenGrant):
             return None
         if token.revoked_at is not None or (token.refresh_expires_at and token.refresh_expires_at <= clock.now()):
             return None
+        if not token.offline and not sessions.keep_alive(token.sso_session):
+            return None  # its SSO session ended (or has just been ended, now that it expired)
         return token
 
     def authenticate_user(self, refresh_token: OAuth2Token) -> Account | None:
@@ -269,28 +280,44 @@ class RefreshGrant(grants.RefreshTokenGrant):
         db.session.commit()
 
 
+def _family(code: AuthorizationCode | None, previous: OAuth2Token | None, now: datetime) -> dict[str, Any]:
+    """What a new token inherits: from the refresh token it replaces (unchanged, so that a
+    family never slides), or, for a code's first grant, a new family (``lifetimes``)."""
+    if previous is not None:
+        keys = ("family", "code_hash", "sso_session", "company_account", "family_started_at", "offline")
+        return {key: getattr(previous, key) for key in keys} | {"refresh_expires_at": previous.refresh_expires_at}
+    assert code is not None
+    offline = lifetimes.asks_offline(code.scope)
+    session = sessions.live(code.sso_session)
+    return {
+        "family": secrets.token_hex(16),
+        "code_hash": code.code_hash,
+        "sso_session": code.sso_session,
+        "company_account": code.company_account,
+        "family_started_at": now,
+        "offline": offline,
+        "refresh_expires_at": lifetimes.family_end(now, offline=offline, session=session),
+    }
+
+
 def save_token(token: dict[str, Any], request: OAuth2Request) -> None:
     now = clock.now()
     code = getattr(request, "authorization_code", None)
     previous = getattr(request, "refresh_token", None)
-    family = previous.family if previous is not None else secrets.token_hex(16)
     refresh = token.get("refresh_token")
+    family = _family(code, previous, now)
+    if not refresh:
+        family["refresh_expires_at"] = None
     db.session.add(
         OAuth2Token(
             access_token_hash=token_hash(token["access_token"]),
             refresh_token_hash=token_hash(refresh) if refresh else None,
-            family=family,
-            code_hash=code.code_hash if code is not None else (previous.code_hash if previous is not None else None),
             client_id=_client(request).client_id,
             account_id=_account(request).id,
-            sso_session=code.sso_session if code is not None else (previous.sso_session if previous else None),
-            company_account=code.company_account
-            if code is not None
-            else (previous.company_account if previous else None),
             scope=token.get("scope", ""),
             issued_at=now,
             expires_at=now + timedelta(seconds=int(token["expires_in"])),
-            refresh_expires_at=now + REFRESH_LIFETIME if refresh else None,
+            **family,
         )
     )
     if previous is None:

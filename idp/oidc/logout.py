@@ -3,7 +3,8 @@ Back-Channel Logout 1.0, RFC 7009 in spirit), answered on the domain events.
 
 What happens here on each event:
 
-- ``session_ended``: tokens issued in that session are revoked; each of its clients with a
+- ``session_ended``: tokens issued in that session are revoked (but an ``offline_access``
+  family: ``lifetimes``); each of its clients with a
   ``backchannel_logout_uri`` gets a signed logout token through the ``backchannel-logout``
   job queue
 - ``account_removed``: every token of the account is revoked
@@ -11,7 +12,13 @@ What happens here on each event:
 
 Deliveries are jobs, committed with the session's end and retried with back-off until the
 client answers 2xx (at most ``MAX_ATTEMPTS`` times), on a queue of their own so that a
-slow client never holds up mail.
+slow client never holds up mail, served by ``oidc.backchannel_workers`` threads so that one
+slow client holds up the others' logouts at most ``oidc.backchannel_deadline_seconds``.
+
+Each call goes through ``security.outbound`` (one wall-clock deadline, redirects never
+followed, the resolved address checked then connected to): a 3xx, 4xx, 5xx, a refused
+destination or the deadline is a failed attempt. Clients not registered as first-party
+are never called on internal addresses unless ``oidc.backchannel_allowed_networks`` allows.
 """
 
 from __future__ import annotations
@@ -19,7 +26,6 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-import requests
 from flask import Flask
 from flask import current_app
 from joserfc import jwt
@@ -35,12 +41,11 @@ from idp.jobs import Job
 from idp.oidc import clients
 from idp.oidc.models import OAuth2Client
 from idp.oidc.models import OAuth2Token
+from idp.security import outbound
 
 QUEUE = "backchannel-logout"
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 MAX_ATTEMPTS = 50
-# Connect and read timeouts of one delivery (seconds).
-TIMEOUTS = (3, 5)
 
 
 def sid_of(session_hash: str) -> str:
@@ -57,7 +62,7 @@ def _revoke(*conditions: Any) -> None:
 def _session_ended(_app: Flask, *, session_hash: str, subject: str, **_: Any) -> None:
     """Revoke the session's tokens; queue a logout for each of its clients that asks for one."""
     client_ids = set(db.session.scalars(select(OAuth2Token.client_id).where(OAuth2Token.sso_session == session_hash)))
-    _revoke(OAuth2Token.sso_session == session_hash)
+    _revoke(OAuth2Token.sso_session == session_hash, OAuth2Token.offline.is_(False))  # offline: lifetimes
     for client in db.session.scalars(select(OAuth2Client).where(OAuth2Client.client_id.in_(client_ids))):
         if client.backchannel_logout_uri:
             jobs.enqueue(QUEUE, {"client_id": client.client_id, "sub": subject, "sid": sid_of(session_hash)})
@@ -92,25 +97,23 @@ def _deliver(job: Job) -> None:
     client = clients.find(job.payload["client_id"])
     if client is None or not client.backchannel_logout_uri:
         return  # nothing left to tell
+    settings = current_app.config["IDP_SETTINGS"].oidc
+    uri = client.backchannel_logout_uri
     token = logout_token(client, job.payload["sub"], job.payload["sid"])
-    # No redirect followed (a 3xx is a failure), no proxy or .netrc from the environment, and
-    # only the status line is read: a client cannot hold the queue with a slow or huge body.
-    with requests.Session() as http:
-        http.trust_env = False
-        with http.post(
-            client.backchannel_logout_uri,
-            data={"logout_token": token},
-            timeout=TIMEOUTS,
-            allow_redirects=False,
-            stream=True,
-        ) as response:
-            status = response.status_code
+    policy = outbound.Policy(
+        allowed=outbound.parse_networks(settings.backchannel_allowed_networks), trusted=client.first_party
+    )
+    db.session.commit()  # nothing written: end the read transaction before waiting on the network
+    status = outbound.post_form(
+        uri, {"logout_token": token}, policy=policy, deadline_seconds=settings.backchannel_deadline_seconds
+    )
     if not 200 <= status < 300:
         raise RuntimeError(f"back-channel logout answered {status}")
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["idp.jobs"].register(jobs.Queue(QUEUE, _deliver, max_attempts=MAX_ATTEMPTS))
+    workers = app.config["IDP_SETTINGS"].oidc.backchannel_workers
+    app.extensions["idp.jobs"].register(jobs.Queue(QUEUE, _deliver, max_attempts=MAX_ATTEMPTS, workers=workers))
     events.session_ended.connect(_session_ended)
     events.account_removed.connect(_account_removed)
     events.membership_changed.connect(_membership_changed)

@@ -9,6 +9,7 @@ from sqlalchemy import JSON
 from sqlalchemy import Boolean
 from sqlalchemy import ForeignKey
 from sqlalchemy import String
+from sqlalchemy import false
 from sqlalchemy import select
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
@@ -100,7 +101,7 @@ class AuthorizationCode(Model):
     # A console login for one contract (authorization parameter company_account=OCB…).
     company_account: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     # authlib's AuthorizationCodeMixin
@@ -124,7 +125,12 @@ class AuthorizationCode(Model):
 
 
 class OAuth2Token(Model):
-    """Access and refresh tokens, stored as hashes; a refresh rotation keeps the family."""
+    """Access and refresh tokens, stored as hashes; a refresh rotation keeps the family.
+
+    A family's refresh tokens die at ``refresh_expires_at``, fixed at its first grant and
+    carried across rotations (``oidc.lifetimes``); a family that is not ``offline`` also dies
+    with the SSO session it was issued in (``sso_session``).
+    """
 
     __tablename__ = "oauth2_tokens"
 
@@ -141,10 +147,15 @@ class OAuth2Token(Model):
     scope: Mapped[str] = mapped_column(String(500))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    refresh_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The family's end (indexed, with revoked_at, for the purge of dead families).
+    refresh_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # When the family's first token was issued (its authorization code was exchanged).
+    family_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # offline_access was requested and consented: the family outlives its session.
+    offline: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Set when the refresh token was exchanged: a second use is a reuse → the family dies.
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
     # authlib's TokenMixin
     def check_client(self, client: OAuth2Client) -> bool:

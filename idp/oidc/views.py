@@ -24,8 +24,10 @@ from flask import url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.exceptions import HTTPException
 
 from idp import clock
+from idp import errors
 from idp import sessions
 from idp.extensions import csrf
 from idp.extensions import db
@@ -60,7 +62,7 @@ def _server() -> AuthorizationServer:
 def _redirect(uri: str, error: str, state: str | None) -> ResponseReturnValue:
     """An error back to a validated redirect URI, with ``iss`` (RFC 9207 §2)."""
     params = {"error": error}
-    if state:
+    if state and not decisions.too_long({"state": state}):  # an over-long one is not echoed
         params["state"] = state
     params["iss"] = current_app.config["IDP_SETTINGS"].server.issuer
     return redirect(uri + ("&" if "?" in uri else "?") + urlencode(params))
@@ -175,3 +177,20 @@ def userinfo() -> ResponseReturnValue:
     response = cast(Response, _server().create_endpoint_response("userinfo"))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+# The endpoints clients call with a body of their own (RFC 6749 §5.2, RFC 7009, RFC 7662,
+# OIDC Core §5.3): they answer errors as OAuth JSON, pages (authorize, logout) as pages.
+OAUTH_JSON_ENDPOINTS = frozenset({"oidc.token", "oidc.revoke", "oidc.introspect", "oidc.userinfo"})
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException) -> ResponseReturnValue:
+    """A refusal raised before the view (``security.input_guard``: NUL characters, a body
+    nested too deeply or too large) as ``invalid_request`` on the OAuth endpoints; the
+    ordinary error page elsewhere (the CSRF page keeps its own, code-specific handler)."""
+    status = error.code or 500
+    if request.endpoint not in OAUTH_JSON_ENDPOINTS:
+        return errors.error_page(status)
+    body = {"error": "invalid_request", "error_description": error.description or ""}
+    return body, status, {"Cache-Control": "no-store"}

@@ -44,7 +44,13 @@ def _apply(response: Response) -> Response:
     h.setdefault("Content-Security-Policy", csp(g.get("form_targets")) if g.get("form_targets") else CSP)
     h.setdefault("X-Content-Type-Options", "nosniff")
     h.setdefault("X-Frame-Options", "DENY")
-    h.setdefault("Referrer-Policy", "no-referrer")
+    # same-origin, not no-referrer: over https, Flask-WTF (WTF_CSRF_SSL_STRICT) refuses a
+    # form POST without a same-origin Referer, and no-referrer makes browsers send none (and
+    # `Origin: null`), so every form would answer 403. same-origin keeps the Referer on our
+    # own requests and sends nothing to any other origin: a client's redirect URI, a link
+    # out, never learn the page (an /authorize query, a reset link's token) it came from.
+    # Django's default (SECURE_REFERRER_POLICY) for the same reason.
+    h.setdefault("Referrer-Policy", "same-origin")
     h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
     if request.is_secure:

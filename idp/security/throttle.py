@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from idp import clock
 from idp.database import commit_counters
 from idp.errors import IdpError
+from idp.security import ratelimit
 from idp.security.counters import Counter
 from idp.security.counters import Window
 from idp.settings import ThrottleSettings
@@ -62,7 +63,7 @@ class Throttle:
     def reserve(self, credential_key: str, address: str | None) -> Reservation:
         """Take one attempt on both windows, or raise :class:`Locked` (nothing taken)."""
         credential_key = f"pw:{credential_key}"
-        address_key = f"pw:addr:{address or 'unknown'}"
+        address_key = ratelimit.address_key("pw", address)  # IPv6: its /64
         taken = self.counter.take(credential_key, self.credential)
         by_address = self.counter.take(address_key, self.address) if taken is not None else None
         if taken is not None and by_address is None:

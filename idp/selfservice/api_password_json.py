@@ -20,10 +20,12 @@ from flask import Response
 from flask import jsonify
 from flask import url_for
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
 
 from idp.extensions import csrf
 from idp.extensions import db
 from idp.keystone.errors import ApiError
+from idp.keystone.errors import http_error
 from idp.keystone.errors import json_body
 from idp.keystone.errors import keystone_error
 from idp.security import captcha
@@ -49,6 +51,9 @@ def _api_error(error: ApiError) -> Response:
     return keystone_error(error.status, error.message, error.code)
 
 
+bp.register_error_handler(HTTPException, http_error)  # the input guard's 400s, 413s: our shape
+
+
 @bp.errorhandler(reset_flow.FlowExpired)
 def _flow_expired(_error: reset_flow.FlowExpired) -> Response:
     return keystone_error(404, "This API password reset flow has expired, is over or does not exist.", "flow_expired")
@@ -57,6 +62,11 @@ def _flow_expired(_error: reset_flow.FlowExpired) -> Response:
 @bp.errorhandler(reset_flow.TooManyRequests)
 def _too_many(_error: reset_flow.TooManyRequests) -> Response:
     return keystone_error(429, TOO_MANY, "IAM.0012")
+
+
+@bp.errorhandler(captcha.TooManyChallenges)
+def _too_many_captchas(_error: captcha.TooManyChallenges) -> Response:
+    return keystone_error(429, "Too many captchas from this address. Please try again later.", "IAM.0012")
 
 
 @bp.errorhandler(reset_flow.TooManyCodes)

@@ -1,4 +1,5 @@
-"""The captcha's image and sound (``security.captcha`` keeps the challenges)."""
+"""The captcha's image and sound (``security.captcha`` keeps the challenges and draws each
+medium once per challenge); fetches are limited per address (an IPv6 address: its /64)."""
 
 from __future__ import annotations
 
@@ -30,12 +31,12 @@ def _live(challenge_id: str) -> CaptchaChallenge:
 @bp.get("/captcha/<challenge_id>.png")
 def image(challenge_id: str) -> Response:
     return Response(
-        captcha.image(_live(challenge_id).answer), mimetype="image/png", headers={"Cache-Control": "no-store"}
+        captcha.media(_live(challenge_id), "image"), mimetype="image/png", headers={"Cache-Control": "no-store"}
     )
 
 
 @bp.get("/captcha/<challenge_id>.wav")
 def audio(challenge_id: str) -> Response:
     return Response(
-        captcha.audio(_live(challenge_id).answer), mimetype="audio/wav", headers={"Cache-Control": "no-store"}
+        captcha.media(_live(challenge_id), "audio"), mimetype="audio/wav", headers={"Cache-Control": "no-store"}
     )

@@ -64,7 +64,7 @@ def target_within_limit(purpose: str, target: str) -> bool:
     keyed hash only) once either is over. Only for requests that passed the captcha."""
     s = current_app.config["IDP_SETTINGS"].selfservice
     window = s.request_window_seconds
-    from_here = ratelimit.target_key(f"{purpose}:from", f"{target}\n{request.remote_addr or 'unknown'}")
+    from_here = ratelimit.target_key(f"{purpose}:from", f"{target}\n{ratelimit.address_group(request.remote_addr)}")
     everywhere = ratelimit.target_key(purpose, target)
     if not ratelimit.hit(from_here, s.requests_per_target, window):
         limit = "target"

@@ -22,6 +22,7 @@ def create_app(config: rp.RpConfig | None = None) -> Flask:
     from sso_clients.console.api import bp as api
 
     app.register_blueprint(api)
+    app.extensions["csrf"].exempt(api)  # API calls carry a signature or a token, never a cookie
 
     @app.get("/")
     def home() -> ResponseReturnValue:

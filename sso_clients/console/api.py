@@ -1,11 +1,14 @@
 """The console's small JSON API (``/v1``): callers authenticate with a Keystone token
 (``X-Auth-Token``) or a SDK-HMAC-SHA256 signature, both checked by the IdP; the console
-never sees a secret key. Failures answer in the API gateway's format (reference §3.4)."""
+never sees a secret key. A call on ``/v1/<project_id>/…`` is allowed only in the caller's own
+project and by its console roles (:func:`authorized`). Failures answer in the API gateway's
+format (reference §3.4)."""
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from flask import Blueprint
@@ -43,6 +46,10 @@ def _by_signature() -> dict[str, Any]:
         "verb": request.method,
         "path": path,
         "query_string": query,
+        # The host callers must have signed for: ours as published (CONSOLE_BASE_URL), never
+        # the Host of this request, which is the caller's to choose. A request signed for
+        # another service is refused by the IdP.
+        "host": urlsplit(config.base_url).netloc,
         "headers": dict(request.headers),
         "body_hash": hashlib.sha256(request.get_data(cache=True)).hexdigest(),
     }
@@ -90,11 +97,33 @@ def whoami() -> ResponseReturnValue:
     return jsonify(caller())
 
 
+#: Console roles that change resources (seed guide: admin manages resources and user
+#: groups, power_user only resources); guest and a contract's custom groups read only.
+WRITE_ROLES = frozenset({"admin", "power_user"})
+
+
+def authorized(project_id: str | None, write: bool) -> dict[str, Any]:
+    """The caller, if allowed here: the path's project must be the one its token (or its
+    signed ``X-Project-Id``) is scoped to, which the IdP gives only within the caller's
+    company account; reading needs a console role, writing admin or power_user."""
+    who = caller()
+    if who["project"] is None:
+        raise GatewayError("The token is not scoped to a project (scope it, or sign X-Project-Id)", "APIGW.0302", 403)
+    if project_id is not None and project_id != who["project"]:
+        raise GatewayError("The caller has no access to this project", "APIGW.0302", 403)
+    roles = set(who["console_roles"])
+    if not roles or (write and not roles & WRITE_ROLES):
+        raise GatewayError("The caller's console roles do not allow this operation", "APIGW.0302", 403)
+    return who
+
+
 @bp.route("/servers", methods=["GET", "POST"])
 @bp.route("/<project_id>/servers", methods=["GET", "POST"])
 def servers(project_id: str | None = None) -> ResponseReturnValue:
-    who = caller()
+    who = authorized(project_id, write=request.method == "POST")
     if request.method == "POST":
         data = request.get_json(silent=True) or {}
-        return jsonify({"server": {"name": (data.get("server") or {}).get("name"), "owner": who["user"]["name"]}}), 202
-    return jsonify({"servers": [], "company_account": who["company_account"]})
+        server = data.get("server") if isinstance(data, dict) else None
+        name = server.get("name") if isinstance(server, dict) else None
+        return jsonify({"server": {"name": name, "owner": who["user"]["name"], "project_id": who["project"]}}), 202
+    return jsonify({"servers": [], "company_account": who["company_account"], "project_id": who["project"]})

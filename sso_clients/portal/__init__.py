@@ -15,7 +15,6 @@ from flask import request
 from flask import session
 from flask import url_for
 from flask.typing import ResponseReturnValue
-from flask_wtf.csrf import CSRFProtect
 
 from sso_clients import rp
 from sso_clients.portal.rights import SECTIONS
@@ -42,7 +41,6 @@ def create_app(config: rp.RpConfig | None = None, console_url: str = "http://127
         "PORTAL", "portal", "http://127.0.0.1:5001", "openid profile email contracts"
     )
     rp.init_rp(app, config)
-    CSRFProtect(app).exempt(rp.backchannel_logout)  # the IdP's server-to-server POST carries a signed token
     console = os.environ.get("CONSOLE_BASE_URL", console_url)
 
     def page(template: str, user: dict[str, Any] | None, status: int = 200, **context: object) -> ResponseReturnValue:

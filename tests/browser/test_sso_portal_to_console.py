@@ -1,6 +1,8 @@
 """Single sign-on across the two relying applications, in a real browser: log in on the
-portal, open the console from the portal without a login form, log out from the console,
-and find the portal session gone (back-channel logout)."""
+portal, open the console from the portal without a login form, log out from the console
+(a POST with its CSRF token: following a link to /logout does nothing), and find the portal
+session gone (back-channel logout). Each app runs two gunicorn workers on its shared store,
+so a session or a logout seen by one worker holds in the other."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -34,8 +37,9 @@ def _wait(url: str, proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
 
 
 @pytest.fixture
-def apps(app: Flask, live_server: str) -> Iterator[dict[str, str]]:
-    """The portal and the console, registered at the IdP and served by gunicorn."""
+def apps(app: Flask, live_server: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The portal and the console, registered at the IdP and served by gunicorn (two
+    workers each, sharing the app's store)."""
     ports = {"portal": free_port(), "console": free_port()}
     env = {**os.environ, "IDP_SERVER__ISSUER": live_server}
     with app.app_context():
@@ -47,14 +51,15 @@ def apps(app: Flask, live_server: str) -> Iterator[dict[str, str]]:
                                   post_logout_redirect_uris=[f"{base}/"],
                                   backchannel_logout_uri=f"{base}/backchannel-logout", first_party=True)
             prefix = name.upper()
-            env.update({f"{prefix}_CLIENT_SECRET": reg.secret or "", f"{prefix}_BASE_URL": base})
+            env.update({f"{prefix}_CLIENT_SECRET": reg.secret or "", f"{prefix}_BASE_URL": base,
+                        f"{prefix}_STORE_URL": f"sqlite:///{tmp_path / name}.sqlite3"})
         db.session.commit()
     env["CONSOLE_BASE_URL"] = f"http://127.0.0.1:{ports['console']}"
     procs = []
     try:
         for name, port in ports.items():
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+            proc = subprocess.Popen(  # noqa: S603 - our own apps, arguments from the test
+                [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
                  f"sso_clients.{name}:create_app()"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             procs.append(proc)
             _wait(f"http://127.0.0.1:{port}/", proc)
@@ -92,9 +97,14 @@ def test_portal_to_console_and_single_logout(browser, live_server: str, apps: di
         page.wait_for_url(apps["console"] + "/")
         assert page.locator("#company").inner_text() == "OCB0000124"
         assert page.locator("#roles").inner_text() == "admin"
-        # log out from the console
+        # a GET of /logout (a link, an image on another site) signs nobody out
+        page.goto(apps["console"] + "/logout")
+        page.wait_for_url(apps["console"] + "/")
+        assert page.locator("#company").inner_text() == "OCB0000124"
+        # log out from the console: the button posts the form with its CSRF token
         page.click("#sign-out")
         page.wait_for_url(apps["console"] + "/")
+        assert page.locator("#sign-in").count() == 1
         # the portal's session is gone too (back-channel logout, delivered by the IdP)
         for _ in range(50):
             page.goto(apps["portal"] + "/")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from pathlib import Path
 
 import pytest
@@ -11,12 +12,12 @@ from flask import Flask
 from sqlalchemy import func
 from sqlalchemy import select
 
-from idp.security.audit import AuditEvent
 from idp.cli import cli
 from idp.directory.models import Account
 from idp.directory.models import Contract
 from idp.directory.models import Membership
 from idp.extensions import db
+from idp.security.audit import AuditEvent
 
 CONTRACT = [
     "contracts", "create", "--id", "OCB0000124", "--name", "SL_Prod", "--offer", "flexible-engine",
@@ -173,8 +174,9 @@ def test_bad_settings_file_exits_2(runner: CliRunner, tmp_path: Path) -> None:
 def test_demo_is_refused_in_production(runner: CliRunner, tmp_path: Path, migrated: str) -> None:
     path = tmp_path / "prod.toml"
     path.write_text(
-        f'[server]\nenvironment = "production"\nsecret_key = "{"s" * 48}"\nissuer = "https://idp.example.com"\n'
-        f'keys_dir = "{tmp_path}"\n[database]\nurl = "{migrated}"\n'
+        f'[server]\nenvironment = "production"\nsecret_key = "{secrets.token_urlsafe(48)}"\n'
+        f'issuer = "https://idp.example.com"\nkeys_dir = "{tmp_path}"\n[database]\nurl = "{migrated}"\n'
+        '[mail]\ntransport = "smtp"\n'
     )
     result = runner.invoke(cli, ["--config", str(path), "demo"])
     assert result.exit_code == 2 and "refused in production" in result.stderr

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 from flask.testing import FlaskClient
+
+from idp import create_app
+from idp.extensions import db
+from tests.conftest import csrf_token
+from tests.conftest import make_settings
 
 
 @pytest.mark.parametrize("path", ["/login", "/", "/nope", "/healthz", "/static/style.css"])
@@ -13,7 +20,8 @@ def test_security_headers_everywhere(client: FlaskClient, path: str) -> None:
     assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp and "base-uri 'none'" in csp
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    # Never cross-origin; kept same-origin for the CSRF Referer check over https.
+    assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "Strict-Transport-Security" not in response.headers  # plain http here
 
@@ -46,3 +54,27 @@ def test_wrong_method_is_405(client: FlaskClient) -> None:
 def test_health_and_readiness(client: FlaskClient) -> None:
     assert client.get("/healthz").json == {"status": "ok"}
     assert client.get("/readyz").json == {"status": "ok"}
+
+
+def test_behind_a_trusted_proxy_forms_need_a_same_origin_referer(migrated: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Production behind one TLS proxy (server.trusted_proxies = 1, X-Forwarded-Proto): the
+    request is https, so HSTS is sent and Flask-WTF's strict check wants a same-origin
+    Referer — which Referrer-Policy: same-origin lets browsers send, and only to us."""
+    prod = make_settings(migrated, tmp_path, server={
+        "environment": "production", "secret_key": secrets.token_urlsafe(48), "issuer": "https://idp.example.com",
+        "trusted_proxies": 1}, passwords={"time_cost": 2, "memory_cost_kib": 19456}, captcha={"test_answer": ""})
+    app = create_app(prod)
+    client = app.test_client()
+    proxy = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "idp.example.com", "X-Forwarded-For": "203.0.113.7"}
+    page = client.get("/login", headers=proxy)
+    assert page.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    form = {"csrf_token": csrf_token(page.text), "login": "nobody", "password": "Wrong#Pass-1"}
+    for referer, status in [(None, 403), ("https://evil.example/login", 403), ("http://idp.example.com/login", 403),
+                            ("https://idp.example.com/login", 401)]:  # past CSRF: a wrong password
+        headers = {**proxy, **({"Referer": referer} if referer else {})}
+        assert client.post("/login", data=form, headers=headers).status_code == status, referer
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    app.extensions["idp.hasher"].close()

@@ -4,6 +4,7 @@ the signed-in person, only for sections their profile opens; FR/EN switch with C
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,9 +20,10 @@ CONTRACT = {"id": "OCB0000124", "name": "SL_Prod", "offer": "flexible-engine", "
 
 
 @pytest.fixture
-def signed_in() -> FlaskClient:
+def signed_in(tmp_path: Path) -> FlaskClient:
     config = RpConfig(client_id="portal", client_secret="s", issuer="http://127.0.0.1:5000",
-                      base_url="http://127.0.0.1:5001", scope="openid contracts", secret_key="k" * 32)
+                      base_url="http://127.0.0.1:5001", scope="openid contracts", secret_key="k" * 32,
+                      store_url=f"sqlite:///{tmp_path / 'portal.sqlite3'}")
     app = portal.create_app(config)
     client = app.test_client()
     user: dict[str, Any] = {"name": "Jacques Dupont", "preferred_username": "jacques.dupont", "locale": "fr",

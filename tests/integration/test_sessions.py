@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from datetime import timedelta
 
 import argon2
@@ -47,8 +48,9 @@ def test_session_cookie_is_secure_host_prefixed_in_production(migrated: str, tmp
 
     base = make_settings(migrated, tmp_path)
     prod = build({
-        "server": {"environment": "production", "secret_key": "p" * 48, "issuer": "https://idp.example.com",
-                   "keys_dir": str(tmp_path)},
+        "server": {"environment": "production", "secret_key": secrets.token_urlsafe(48),
+                   "issuer": "https://idp.example.com", "keys_dir": str(tmp_path)},
+        "mail": {"transport": "smtp"},
         "database": {"url": migrated},
         "passwords": {"time_cost": 2, "memory_cost_kib": 19456},
         "logging": {"level": "WARNING"},

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -47,7 +48,9 @@ def console(app: Flask, live_server: str) -> Iterator[str]:
                                  first_party=True).secret
         db.session.commit()
     env = {**os.environ, "IDP_SERVER__ISSUER": live_server, "CONSOLE_CLIENT_SECRET": secret or "",
-           "CONSOLE_BASE_URL": base}
+           "CONSOLE_BASE_URL": base,
+           # its sessions and ended sids in a store of this test, not in the checkout's instance/
+           "CONSOLE_STORE_URL": f"sqlite:///{tempfile.mkdtemp(prefix='console-store-')}/console.sqlite3"}
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
                              "sso_clients.console:create_app()"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
@@ -220,3 +223,13 @@ def test_removing_the_console_role_kills_tokens_and_keys(app: Flask, live_server
         db.session.commit()
     assert requests.get(console + "/v1/whoami", headers={"X-Auth-Token": token}, timeout=10).status_code == 401
     assert send(signed("GET", console, "/v1/whoami", credential["access"], credential["secret"])).status_code == 401
+
+
+def test_a_request_signed_for_another_host_is_refused_by_the_console(live_server: str, console: str,
+                                                                    key: dict[str, str]) -> None:
+    """The console tells the IdP the host it serves (its CONSOLE_BASE_URL): a request signed
+    for another service, replayed to the console with that service's Host, is refused."""
+    elsewhere = signed("GET", "http://storage.example:8080", "/v1/whoami", key["ak"], key["sk"])
+    response = send(elsewhere, url=f"{console}/v1/whoami")
+    assert response.status_code == 401
+    assert response.json()["error_code"] == "APIGW.0301" and "another host" in response.json()["error_msg"]

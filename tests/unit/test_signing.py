@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from huaweicloudsdkcore.auth.credentials import BasicCredentials
+from huaweicloudsdkcore.sdk_request import SdkRequest
 
 from idp.iam import signing
 from idp.iam.signing import SignatureError
@@ -88,3 +90,47 @@ def test_non_ascii_header_values_are_read_as_utf8() -> None:
     req = request("GET", "/", "", {"Host": "h", "X-Sdk-Date": DATE, "X-Name": wire})
     a = signing.Authorization(AK, ("host", "x-name", "x-sdk-date"), "0" * 64)
     assert "x-name:café" in signing.canonical_request(req, a, signing.EMPTY_HASH)
+
+
+# --- bound to their service (issue 11) ----------------------------------------------------------
+
+
+def test_the_official_sdk_always_signs_host() -> None:
+    """Why ``host`` is required: huaweicloudsdkcore's Signer adds ``Host`` from the endpoint
+    when absent and signs every header without ``_``; a list without it is not the SDK's."""
+    sdk = SdkRequest(method="GET", schema="https", host="console.example", resource_path="/v1/whoami",
+                     query_params=[], header_params={"Content-Type": "application/json"}, body="")
+    BasicCredentials(AK, SK).sign_request(sdk)
+    parsed = signing.parse_authorization(sdk.header_params["Authorization"])
+    assert "host" in parsed.signed_headers and sdk.header_params["Host"] == "console.example"
+
+
+def test_host_must_be_signed() -> None:
+    with pytest.raises(SignatureError, match="Host must be signed"):
+        signing.parse_authorization(f"SDK-HMAC-SHA256 Access={AK}, SignedHeaders=content-type;x-sdk-date, "
+                                    f"Signature={'0' * 64}")
+
+
+def test_a_header_counts_only_when_signed() -> None:
+    headers = {"Host": "h", "X-Sdk-Date": DATE, "X-Project-Id": "p" * 32}
+    unsigned = request("GET", "/", "", {**headers, "Authorization": f"SDK-HMAC-SHA256 Access={AK}, "
+                                        f"SignedHeaders=host;x-sdk-date, Signature={'0' * 64}"})
+    signed = request("GET", "/", "", {**headers, "Authorization": f"SDK-HMAC-SHA256 Access={AK}, "
+                                      f"SignedHeaders=host;x-project-id;x-sdk-date, Signature={'0' * 64}"})
+    assert signing.signed_value(unsigned, "X-Project-Id") is None
+    assert signing.signed_value(signed, "x-project-id") == "p" * 32
+
+
+@pytest.mark.parametrize(("signed_host", "expected", "same"), [
+    ("console.example", "console.example", True),
+    ("Console.Example", "console.example", True),
+    ("console.example:443", "console.example", True),  # default ports aside
+    ("console.example", "console.example:443", True),
+    ("127.0.0.1:5002", "127.0.0.1:5002", True),
+    ("127.0.0.1:5003", "127.0.0.1:5002", False),
+    ("other.example", "console.example", False),
+    ("console.example.evil", "console.example", False),
+    (None, "console.example", False),
+])
+def test_same_host(signed_host: str | None, expected: str, same: bool) -> None:
+    assert signing.same_host(signed_host, expected) is same
