@@ -49,7 +49,8 @@ run: install
 chromium:
 	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-# The second relying-party library (openid-client) for the interop tests, pinned by the lock file.
+# The second relying-party library (openid-client) for the interop tests, and axe-core for the
+# browser tests' accessibility checks (tests/browser/axe.py), pinned by the lock file.
 $(INTEROP)/node_modules/.installed: $(INTEROP)/package-lock.json
 	cd $(INTEROP) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@

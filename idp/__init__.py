@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from idp import keys
     from idp import observability
     from idp import sessions
+    from idp.directory import purges as directory_purges
     from idp.extensions import babel
     from idp.extensions import csrf
     from idp.extensions import db
@@ -41,6 +42,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     from idp.keystone import tokens as keystone_tokens
     from idp.keystone import views as keystone_views
     from idp.mail import outbox
+    from idp.management import console as management_console  # noqa: F401 - adds its routes to the blueprint
+    from idp.management import idempotency as management_idempotency
+    from idp.management import openapi as management_openapi  # noqa: F401 - adds its route to the blueprint
+    from idp.management import users as management_users  # noqa: F401 - adds its routes to the blueprint
+    from idp.management import views as management_views
     from idp.oidc import console_login
     from idp.oidc import discovery  # noqa: F401 - adds its routes to the oidc blueprint
     from idp.oidc import end_session  # noqa: F401 - adds its routes to the oidc blueprint
@@ -135,8 +141,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     flows.init_app(app)
     api_password_flow.init_app(app)
     # The maintenance run's purges, each package its own rows (jobs, module docstring).
-    for purges in (security_purges, lifetimes, keystone_purges, iam_purges, selfservice_purges):
+    for purges in (security_purges, lifetimes, keystone_purges, iam_purges, selfservice_purges, directory_purges):
         purges.init_app(app, settings)
+    management_idempotency.init_app(app, settings)
     headers.init_app(app)
     input_guard.init_app(app)
     errors.register_error_handlers(app)
@@ -158,6 +165,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         api_password.bp,
         api_password_json.bp,
         my_credential.bp,
+        management_views.bp,
     ):
         app.register_blueprint(blueprint)
     return app

@@ -117,6 +117,9 @@ def register_sso_clients(env_file: str, host: str = "127.0.0.1") -> bool:
     path = Path(env_file)
     existing = {c.client_id for c in registry.all_clients()}
     if path.exists() and set(SSO_CLIENTS) <= existing:
+        portal = registry.find("portal")
+        if portal is not None:
+            portal.management_api = True  # registered before the management API existed
         return False
     lines = []
     for client_id, (name, prefix, port) in SSO_CLIENTS.items():
@@ -132,6 +135,7 @@ def register_sso_clients(env_file: str, host: str = "127.0.0.1") -> bool:
             backchannel_logout_uri=f"{base}/backchannel-logout",
             first_party=True,
             console_login=client_id == "console",
+            management_api=client_id == "portal",  # the Users pages call the management API
         )
         lines.append(f"{prefix}_CLIENT_SECRET={reg.secret}")
     path.parent.mkdir(parents=True, exist_ok=True)

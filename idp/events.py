@@ -28,11 +28,15 @@ Each signal, with who sends it, its payload, and who connects to it:
   - connected by ``selfservice.flows``: pending reset links die; ``selfservice.api_password_flow``:
     open API-password resets and their codes die (everything mailed to the old address)
 - ``account_removed``
-  - sent by ``directory.service``
+  - sent by ``directory.accounts`` (a disabled account purged)
   - payload: ``account`` (still loaded, about to be deleted)
   - connected by ``sessions``: end every session; ``oidc.logout``: revoke every token
+- ``account_disabled``
+  - sent by ``directory.accounts`` when an account is left with no contract
+  - payload: ``account`` (already disabled, kept)
+  - connected by ``sessions``: end every session; ``oidc.logout``: revoke every token
 - ``membership_changed``
-  - sent by ``directory.service``
+  - sent by ``directory.members``
   - payload: ``account_id``, ``contract_id`` (roles changed or member removed)
   - connected by ``oidc.logout``: revoke tokens that carried that contract's console roles
 - ``api_password_changed``
@@ -52,5 +56,6 @@ session_ended = _signals.signal("session-ended")
 password_changed = _signals.signal("password-changed")
 email_changed = _signals.signal("email-changed")
 account_removed = _signals.signal("account-removed")
+account_disabled = _signals.signal("account-disabled")
 membership_changed = _signals.signal("membership-changed")
 api_password_changed = _signals.signal("api-password-changed")

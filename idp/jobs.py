@@ -5,7 +5,9 @@
       claimed_until = now + lease, attempts + 1 — one conditional UPDATE: one process wins
         ├─ handler returns ──► done_at set (the handler may shrink the payload)
         └─ handler raises ──► next_attempt_at = now + base·2^(attempts-1) (capped), claim
-                               released; after max_attempts (if any) it is left, failed
+                               released; at max_attempts (if any) it has failed: done_at
+                               set, last_error kept (done_at and last_error both set mean
+                               failed), so it is purged after the retention like a done job
       a process that dies holding a claim loses it when the lease ends; polling picks the
       row up again, also after a restart.
 
@@ -34,9 +36,14 @@ run once per interval across every process; a run that fails backs off like any 
 
 A package registers its own chores and purges in its ``init_app`` (``Runner.add_chore``,
 ``Runner.add_purge``), as it registers its queues: this module never imports the packages
-whose rows it deletes. A failing chore is logged and the others still run; a run that
-outlasts its lease may overlap another process's, which is harmless (a session is ended
-by a conditional ``UPDATE``, a purge deletes what is still there). ``idp worker``
+whose rows it deletes. A failing chore is logged and the others still run. The claim is
+renewed (a new lease, by the same conditional ``UPDATE``) before each chore, so a run as a
+whole may take longer than ``jobs.claim_seconds`` without another process starting a
+second one; a single chore must fit in one lease (purges are batch-bounded). A run whose
+renewal fails (it lost its claim: the process stalled past its lease) stops there and
+leaves the row to whoever holds it now. Were two runs to overlap anyway, it would be
+harmless (a session is ended by a conditional ``UPDATE``, a purge deletes what is still
+there). ``idp worker``
 and the in-process runner (``jobs.run_in_process``) both serve the queue; tests run it with
 ``run_due()``.
 """
@@ -177,6 +184,9 @@ class Runner:
         self.queues: dict[str, Queue] = {}
         self.chores: dict[str, Chore] = {}
         self._armed: set[str] = set()
+        # The lease each running job holds now (by job id): renewals change it, and the
+        # outcome is written only under the latest one.
+        self._leases: dict[int, datetime] = {}
         self._wake: dict[str, threading.Event] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -193,10 +203,28 @@ class Runner:
         """At each maintenance run, delete the rows of ``table`` for which ``expired(now)`` holds."""
         self.add_chore(f"purge:{table.name}", lambda now: purge(table, expired(now)))
 
-    def maintain(self, _job: Job) -> dict[str, Any]:
-        """The maintenance queue's handler: every chore, each on its own (module docstring)."""
+    def renew_claim(self, job_id: int) -> bool:
+        """Extend the claim of a job this thread is running by a new lease from now, if the
+        claim is still ours (committed at once); False when another process holds it now."""
+        held = self._leases.get(job_id)
+        if held is None:
+            return False
+        lease = clock.now() + timedelta(seconds=self.settings.claim_seconds)
+        renewed = rowcount(update(Job).where(Job.id == job_id, Job.claimed_until == held).values(claimed_until=lease))
+        db.session.commit()
+        if renewed:
+            self._leases[job_id] = lease
+        return bool(renewed)
+
+    def maintain(self, job: Job) -> dict[str, Any]:
+        """The maintenance queue's handler: every chore, each on its own, the claim renewed
+        before each one (module docstring)."""
         counts: dict[str, int] = {}
+        job_id = job.id
         for name, chore in self.chores.items():
+            if not self.renew_claim(job_id):
+                log.warning("maintenance_lease_lost", extra={"chore": name})
+                break
             try:
                 counts[name] = chore(clock.now())
             except Exception:
@@ -259,27 +287,25 @@ class Runner:
     def _run_one(self, queue: Queue, job_id: int, lease: datetime) -> int:
         job = db.session.get(Job, job_id)
         assert job is not None
-        # The outcome is written only while our claim holds (its lease is the claim's token):
-        # a job whose lease ran out belongs to whoever claimed it next.
-        ours = (Job.id == job_id, Job.claimed_until == lease)
+        attempts = job.attempts
+        self._leases[job_id] = lease
         try:
             kept = queue.handler(job)
         except Exception as exc:  # noqa: BLE001 - whatever a handler raises defers the job, retried later
             db.session.rollback()
-            retry_at = clock.now() + self._backoff(job.attempts)
+            now = clock.now()
             error = f"{type(exc).__name__}: {exc}"[:500]
-            rowcount(update(Job).where(*ours).values(next_attempt_at=retry_at, claimed_until=None, last_error=error))
+            outcome: dict[str, Any] = {"claimed_until": None, "last_error": error}
+            failed = queue.max_attempts is not None and attempts >= queue.max_attempts
+            if failed:  # no attempt left: done, and failed (last_error kept), purged in time
+                outcome["done_at"] = now
+            else:
+                outcome["next_attempt_at"] = now + self._backoff(attempts)
+            rowcount(update(Job).where(*self._ours(job_id)).values(**outcome))
             db.session.commit()
             # The error text may name a recipient or a URL: it stays in the row, not in the log.
-            log.warning(
-                "job_deferred",
-                extra={
-                    "queue": queue.name,
-                    "job_id": job_id,
-                    "attempts": job.attempts,
-                    "error_type": type(exc).__name__,
-                },
-            )
+            facts = {"queue": queue.name, "job_id": job_id, "attempts": attempts, "error_type": type(exc).__name__}
+            log.warning("job_failed" if failed else "job_deferred", extra=facts)
             return 0
         values: dict[str, Any] = {"claimed_until": None, "last_error": None}
         if queue.every_seconds is None:
@@ -288,11 +314,16 @@ class Runner:
             values.update(attempts=0, next_attempt_at=clock.now() + timedelta(seconds=queue.every_seconds))
         if kept is not None:
             values["payload"] = kept
-        if not rowcount(update(Job).where(*ours).values(**values)):
+        if not rowcount(update(Job).where(*self._ours(job_id)).values(**values)):
             log.warning("job_lease_lost", extra={"queue": queue.name, "job_id": job_id})
         db.session.commit()
         log.info("job_done", extra={"queue": queue.name, "job_id": job_id})
         return 1 if queue.every_seconds is None else 0
+
+    def _ours(self, job_id: int) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+        """The outcome is written only while our claim holds (its latest lease is the
+        claim's token): a job whose lease ran out belongs to whoever claimed it next."""
+        return Job.id == job_id, Job.claimed_until == self._leases.pop(job_id)
 
     # --- threads ------------------------------------------------------------------------
 

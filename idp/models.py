@@ -12,6 +12,7 @@ from idp.iam.models import AccessKey
 from idp.iam.models import SignatureSeen
 from idp.jobs import Job
 from idp.keystone.models import ApiToken
+from idp.management.idempotency import IdempotencyKey
 from idp.oidc.models import AuthorizationCode
 from idp.oidc.models import ClientAssertion
 from idp.oidc.models import Consent
@@ -42,6 +43,7 @@ __all__ = [
     "ConsoleUser",
     "Contract",
     "EmailChange",
+    "IdempotencyKey",
     "Invitation",
     "Job",
     "Membership",

@@ -3,7 +3,8 @@
 The cookie holds 256 random bits; the table holds only their SHA-256, so a database leak
 yields no usable session. A session ends at the first of: logout, its idle lifetime, its
 absolute lifetime, or an event that ends every session of the account (a new password,
-the account's removal: ``events.password_changed``, ``events.account_removed``).
+the account's removal or disabling: ``events.password_changed``, ``events.account_removed``,
+``events.account_disabled``).
 
 Whenever one ends, ``events.session_ended`` says so, exactly once (the end is one
 conditional ``UPDATE … WHERE ended_at IS NULL``: the browser, a token refresh and the
@@ -280,3 +281,4 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.after_request(_write_cookie)
     events.password_changed.connect(_on_password_changed)
     events.account_removed.connect(_on_account_removed)
+    events.account_disabled.connect(_on_account_removed)

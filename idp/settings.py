@@ -41,6 +41,8 @@ class ServerSettings:
     keys_dir: str = "keys"
     workers: int = 2
     threads: int = 8
+    # "Contact us" in the pages' header (the guides' "Nous contacter"): a mailto: or https: URL.
+    contact_url: str = "mailto:support@example.com"
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,9 @@ class MailSettings:
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_timeout_seconds: int = 10
+    # The brand in the access email's button ("Set my Orange password") and in the console
+    # access email ("your Orange account").
+    brand: str = "Orange"
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,9 @@ class JobSettings:
     expired_retention_seconds: int = 172_800
     # Done jobs (their mail bodies are already emptied) are kept this long, for `idp outbox list`.
     done_retention_seconds: int = 604_800
+    # Accounts left with no contract are disabled, kept this long for the audit trail, then
+    # deleted by the maintenance run (a year; `idp users purge-disabled` sooner).
+    disabled_account_retention_seconds: int = 31_536_000
 
 
 @dataclass(frozen=True)
@@ -213,6 +221,8 @@ class ApiSettings:
     # published in the Keystone catalog as the "compute" service.
     region: str = "eu-west-0"
     console_api_url: str = "http://127.0.0.1:5002"
+    # The console's web address, linked from the console access email.
+    console_url: str = "http://127.0.0.1:5002"
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,9 @@ BOUNDS: dict[str, tuple[int, int]] = {
     # Back-channel logout: one call's wall-clock deadline, and the queue's threads per process.
     "oidc.backchannel_deadline_seconds": (1, 30),
     "oidc.backchannel_workers": (1, 32),
+    # The maintenance run: often enough that abandoned sessions end (and their clients hear
+    # of it) within minutes of their limit, seldom enough to cost nothing.
+    "jobs.maintenance_interval_seconds": (30, 900),
 }
 
 
@@ -71,7 +74,8 @@ class SettingsError(ValueError):
     """A settings file or variable that cannot be used; the message names the key."""
 
 
-def _is_loopback(host: str | None) -> bool:
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` (a name or an address, IPv6 without brackets) is this machine only."""
     if not host:
         return False
     if host == "localhost":
@@ -163,7 +167,7 @@ def _check_production(settings: Any) -> None:
             "or few kinds of characters); use python -c 'import secrets; print(secrets.token_urlsafe(48))'"
         )
     issuer = urlsplit(server.issuer)
-    if issuer.scheme != "https" and not _is_loopback(issuer.hostname):
+    if issuer.scheme != "https" and not is_loopback(issuer.hostname):
         raise SettingsError("server.issuer must use https in production")
     pw = settings.passwords
     if not meets_owasp_minimum(pw.time_cost, pw.memory_cost_kib):
@@ -178,6 +182,12 @@ def _check_production(settings: Any) -> None:
         )
     if settings.database.echo:
         raise SettingsError("database.echo must be false in production (it logs SQL parameters: mail bodies, tokens)")
+    mail = settings.mail
+    if mail.smtp_security == "none" and not is_loopback(mail.smtp_host):
+        raise SettingsError(
+            'mail.smtp_security = "none" would send reset links and codes in clear to another machine: '
+            'production needs "starttls" or "tls" (or an SMTP relay on loopback)'
+        )
 
 
 def validate(settings: Any) -> None:
@@ -190,12 +200,18 @@ def validate(settings: Any) -> None:
         raise SettingsError("server.issuer must be an absolute http(s) URL")
     if issuer.query or issuer.fragment:
         raise SettingsError("server.issuer must not have a query or fragment")
-    if server.environment != "production" and not _is_loopback(issuer.hostname):
+    if server.environment != "production" and not is_loopback(issuer.hostname):
         # test and development relax what protects users (a captcha answer, cookies without
         # Secure, a generated secret): they never serve anyone but this machine.
         raise SettingsError(
             f"server.issuer must be on loopback (127.0.0.1, ::1, localhost) "
             f'when server.environment = "{server.environment}"'
+        )
+    if server.environment != "production" and server.trusted_proxies > 0:
+        # Behind a proxy, the issuer on loopback would not say where it is served from.
+        raise SettingsError(
+            f'server.trusted_proxies must be 0 when server.environment = "{server.environment}" '
+            "(test and development are never served through a proxy)"
         )
     pw = settings.passwords
     for key in ("time_cost", "memory_cost_kib", "parallelism", "hash_workers", "max_length"):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import FlaskOAuth2App
 from authlib.integrations.flask_client import OAuth
 from flask import Blueprint
@@ -52,6 +53,9 @@ class RpConfig:
     store_url: str = ""
     #: Seconds a session lives from sign-in (absolute: using it does not extend it).
     session_lifetime: int = 8 * 3600
+    #: Seconds a session nobody signed in to lives (a visitor's CSRF token, language, a
+    #: sign-in under way): anyone can make one, so it must cost the store little.
+    anonymous_session_lifetime: int = 600
     #: The IdP's keys are fetched again at most this often for an unknown ``kid`` (seconds) ...
     jwks_min_interval: int = 30
     #: ... and at least this often anyway, so that a withdrawn key stops being trusted.
@@ -105,7 +109,7 @@ def init_rp(app: Flask, config: RpConfig) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
-    app.session_interface = StoredSessionInterface(store, config.session_lifetime)
+    app.session_interface = StoredSessionInterface(store, config.session_lifetime, config.anonymous_session_lifetime)
     CSRFProtect(app).exempt(backchannel_logout)  # the IdP's server-to-server POST carries a signed token
     oauth = RpOAuth(app)
     idp: IdpClient = oauth.register(
@@ -150,7 +154,15 @@ bp = Blueprint("rp", __name__)
 
 @bp.get("/callback")
 def callback() -> ResponseReturnValue:
-    token = client().authorize_access_token()
+    """The IdP's answer: a code (exchanged, its ID token checked), or an error (the person
+    declined, or the sign-in could not be done). An error, a ``state`` this browser did not
+    start (a forged or replayed link, a sign-in begun before its session expired) or a
+    refused exchange signs nobody in: back to the home page, never a 500."""
+    try:
+        token = client().authorize_access_token()
+    except OAuthError as exc:
+        log.info("sign-in not completed: %s", exc.error)
+        return redirect(url_for("home"))
     claims = token["userinfo"]  # the verified ID token
     info = client().userinfo(token=token)
     store: Store = current_app.extensions["rp.store"]

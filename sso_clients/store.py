@@ -202,9 +202,10 @@ class StoredSessionInterface(SessionInterface):
 
     serializer = TaggedJSONSerializer()
 
-    def __init__(self, store: Store, lifetime: int) -> None:
+    def __init__(self, store: Store, lifetime: int, anonymous_lifetime: int) -> None:
         self.store = store
         self.lifetime = lifetime
+        self.anonymous_lifetime = anonymous_lifetime
 
     def open_session(self, app: Flask, request: Request) -> StoredSession:
         key = request.cookies.get(self.get_cookie_name(app))
@@ -234,12 +235,15 @@ class StoredSessionInterface(SessionInterface):
             return
         if session.key:
             self.store.delete(session.key)
-        key, expires_at = secrets.token_urlsafe(32), int(time.time()) + self.lifetime
+        # A visitor's row is short-lived (anyone can make one with a GET); signing in renews
+        # the session (a new row), which then lives the full lifetime.
+        lifetime = self.lifetime if user else self.anonymous_lifetime
+        key, expires_at = secrets.token_urlsafe(32), int(time.time()) + lifetime
         self.store.insert(key, data, sid, sub, expires_at)
         response.set_cookie(
             self.get_cookie_name(app),
             key,
-            max_age=self.lifetime,
+            max_age=lifetime,
             path=self.get_cookie_path(app),
             domain=self.get_cookie_domain(app),
             secure=self.get_cookie_secure(app),

@@ -110,7 +110,10 @@ def check_logout_token(
         raise LogoutTokenError("issued in the future")
     if iat < now - max_age:
         raise LogoutTokenError("issued too long ago")
-    if exp is not None and (not isinstance(exp, int | float) or isinstance(exp, bool) or exp <= now - skew):
+    # exp is REQUIRED (§2.4 as corrected by errata set 1); our IdP always sends it.
+    if not isinstance(exp, int | float) or isinstance(exp, bool):
+        raise LogoutTokenError("no exp")
+    if exp <= now - skew:
         raise LogoutTokenError("expired")
     sid, sub = claims.get("sid"), claims.get("sub")
     if (sid is None and sub is None) or (sid is not None and not _text(sid)) or (sub is not None and not _text(sub)):

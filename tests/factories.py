@@ -32,10 +32,11 @@ def identity(login: str, **overrides: str) -> service.Identity:
 
 
 def contract_with_referent(
-    contract_id: str = "OCB0000124", login: str = "paul.dupont", password: str | None = PASSWORD
+    contract_id: str = "OCB0000124", login: str = "paul.dupont", password: str | None = PASSWORD,
+    offer: str = "flexible-engine",
 ) -> Person:
     contract, result = service.create_contract(
-        contract_id=contract_id, name="SL_Prod", offer="flexible-engine",
+        contract_id=contract_id, name="SL_Prod", offer=offer,
         company_name="ACME", referent=identity(login),
     )
     account = result.membership.account

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import click
 from sqlalchemy import select
 
+from idp import clock
 from idp.cli.base import CliError
 from idp.cli.base import Context
 from idp.cli.base import emit
 from idp.cli.base import in_transaction
 from idp.cli.base import read_password
+from idp.directory import accounts
 from idp.directory import console_users
 from idp.directory import invitations
 from idp.directory import roles as role_table
 from idp.directory import service
 from idp.directory.models import Contract
+from idp.directory.models import Membership
 from idp.errors import NotFound
 from idp.extensions import db
 from idp.security import new_password
@@ -156,9 +160,18 @@ def users_add(
         )
     else:
         assert result.membership is not None
-        login = result.membership.account.login
-        data = {"login": login, "contract": contract_id, "status": "added", "account_created": True}
-        message = f"{login} added to {contract_id}; access email sent"
+        membership = result.membership
+        login = membership.account.login
+        data = {
+            "login": login,
+            "contract": membership.contract_id,
+            "status": "added",
+            "account_created": result.account_created,
+            "enabled_again": result.enabled_again,
+        }
+        sent = "access and console access emails sent" if membership.is_console_user else "access email sent"
+        again = "; disabled account enabled again (no password until set)" if result.enabled_again else ""
+        message = f"{login} added to {membership.contract_id}{again}; {sent}"
     emit(data, as_json, lambda: click.echo(message))
 
 
@@ -178,7 +191,7 @@ def users_list(ctx: Context, contract_id: str, as_json: bool) -> None:
             "first_name": m.account.first_name,
             "last_name": m.account.last_name,
             "referent": m.account_id == contract.referent_account_id,
-            "roles": {k: v.value for k, v in m.section_roles().items()},
+            "roles": {k: v.value for k, v in m.shown_roles().items()},
             "console_roles": m.console_role_names,
             "password_set": m.account.password_hash is not None,
         }
@@ -201,17 +214,38 @@ def users_list(ctx: Context, contract_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @in_transaction
 def users_remove(ctx: Context, login: str, contract_id: str, as_json: bool) -> None:
-    """Remove a person from a contract (never its referent); with no contract left, their
-    account goes too, ending their sessions everywhere (back-channel logout)."""
-    account_removed = service.remove_member(contract_id, login)
-    data = {"login": login, "contract": contract_id, "account_removed": account_removed}
+    """Remove a person from a contract (never its referent, never its last users manager).
+    Their console user goes with it. With no contract left, the account is disabled, not
+    deleted: its sessions end everywhere (back-channel logout) and its tokens are revoked; it
+    is kept for the audit trail until `idp users purge-disabled` or the retention
+    (jobs.disabled_account_retention_seconds) deletes it."""
+    disabled = service.remove_member(contract_id, login)
+    data = {"login": login, "contract": contract_id, "account_disabled": disabled}
     emit(
         data,
         as_json,
         lambda: click.echo(
-            f"{login} removed from {contract_id}" + (" (account removed: no contract left)" if account_removed else "")
+            f"{login} removed from {contract_id}" + (" (account disabled: no contract left)" if disabled else "")
         ),
     )
+
+
+@users.command("purge-disabled")
+@click.option("--older-than", "days", type=click.IntRange(min=0), required=True, metavar="DAYS", help="0: all.")
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def users_purge_disabled(ctx: Context, days: int, as_json: bool) -> None:
+    """Delete the accounts disabled (left with no contract) DAYS days ago or more; the
+    maintenance run does it by itself after jobs.disabled_account_retention_seconds. The
+    audit trail keeps its rows (without the link to the account)."""
+    cutoff = clock.now() - timedelta(days=days)
+    purged = 0
+    while batch := accounts.purge_disabled(cutoff):
+        purged += batch
+        db.session.commit()
+        if batch < accounts.PURGE_BATCH:
+            break
+    emit({"purged": purged}, as_json, lambda: click.echo(f"{purged} disabled account(s) deleted"))
 
 
 @users.command("set-password")
@@ -242,6 +276,57 @@ def users_set_api_password(ctx: Context, login: str, contract_id: str, password_
     click.echo(f"API password set for {login} on {contract_id}")
 
 
+def _roles_data(login: str, membership: Membership, changed: bool) -> dict[str, Any]:
+    return {
+        "login": login,
+        "contract": membership.contract_id,
+        "roles": {k: v.value for k, v in membership.shown_roles().items()},
+        "console_roles": membership.console_role_names,
+        "changed": changed,
+    }
+
+
+def _roles_line(data: dict[str, Any]) -> str:
+    roles = " ".join(f"{k}={v}" for k, v in data["roles"].items())
+    console = ", ".join(data["console_roles"]) or "none"
+    return f"{data['login']} on {data['contract']}: {roles}; console roles {console}" + (
+        "" if data["changed"] else " (unchanged)"
+    )
+
+
+@users.command("set-roles")
+@click.argument("login")
+@click.option("--contract", "contract_id", required=True)
+@click.option("--role", "roles", multiple=True, metavar="SECTION=LEVEL", help="Repeat; sections not named keep theirs.")
+@click.option("--console-role", "console_roles", multiple=True, metavar="ROLE", help="Repeat; replaces them.")
+@click.option("--no-console-roles", is_flag=True, help="Remove every console role (and the console user).")
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def users_set_roles(
+    ctx: Context,
+    login: str,
+    contract_id: str,
+    roles: tuple[str, ...],
+    console_roles: tuple[str, ...],
+    no_console_roles: bool,
+    as_json: bool,
+) -> None:
+    """Change a member's section roles and console roles (checked for the contract's offer).
+    The console user is provisioned (console access email) or removed (API password, tokens,
+    access keys) accordingly, and the person is mailed their new roles. The referent's roles
+    cannot be lowered; the last users manager cannot be demoted."""
+    if console_roles and no_console_roles:
+        raise CliError("--console-role and --no-console-roles exclude each other")
+    try:
+        parsed = dict(role_table.parse_assignment(r) for r in roles)
+    except role_table.RoleError as exc:
+        raise CliError(str(exc)) from None
+    console = [] if no_console_roles else (list(console_roles) or None)
+    change = service.set_roles(contract_id, login, parsed, console, actor=None)
+    data = _roles_data(login, change.membership, change.changed)
+    emit(data, as_json, lambda: click.echo(_roles_line(data)))
+
+
 @users.command("set-console-roles")
 @click.argument("login")
 @click.option("--contract", "contract_id", required=True)
@@ -249,15 +334,11 @@ def users_set_api_password(ctx: Context, login: str, contract_id: str, password_
 @click.option("--json", "as_json", is_flag=True)
 @in_transaction
 def users_set_console_roles(ctx: Context, login: str, contract_id: str, roles: tuple[str, ...], as_json: bool) -> None:
-    """Replace a member's console roles; without any, their console user (API password,
-    tokens, access keys) is removed."""
-    membership = service.set_console_roles(contract_id, login, list(roles))
-    data = {"login": login, "contract": contract_id, "console_roles": membership.console_role_names}
-    emit(
-        data,
-        as_json,
-        lambda: click.echo(f"{login} on {contract_id}: console roles " + (", ".join(data["console_roles"]) or "none")),
-    )
+    """Replace a member's console roles (`set-roles` with the sections unchanged); without
+    any, their console user (API password, tokens, access keys) is removed."""
+    change = service.set_roles(contract_id, login, None, list(roles), actor=None)
+    data = _roles_data(login, change.membership, change.changed)
+    emit(data, as_json, lambda: click.echo(_roles_line(data)))
 
 
 @click.group("invitations")

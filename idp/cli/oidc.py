@@ -94,6 +94,11 @@ def clients() -> None:
 )
 @click.option("--console", "console_login", is_flag=True, help="Web login asks for the company account first.")
 @click.option(
+    "--management-api",
+    is_flag=True,
+    help="May get the `management` scope: the management API for its signed-in user (first-party only).",
+)
+@click.option(
     "--auth-method",
     type=click.Choice(["client_secret_basic", "client_secret_post", "private_key_jwt"]),
     default="client_secret_basic",
@@ -117,6 +122,7 @@ def clients_create(
     public: bool,
     first_party: bool,
     console_login: bool,
+    management_api: bool,
     auth_method: str,
     jwks_file: str | None,
     id_token_alg: str | None,
@@ -133,6 +139,7 @@ def clients_create(
         public=public,
         first_party=first_party,
         console_login=console_login,
+        management_api=management_api,
         jwks_file=jwks_file,
         id_token_alg=id_token_alg,
     )
@@ -164,6 +171,7 @@ def clients_list(ctx: Context, as_json: bool) -> None:
             "post_logout_redirect_uris": c.post_logout_redirect_uris,
             "backchannel_logout_uri": c.backchannel_logout_uri,
             "first_party": c.first_party,
+            "management_api": c.management_api,
         }
         for c in registry.all_clients()
     ]

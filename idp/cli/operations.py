@@ -25,6 +25,7 @@ from idp.jobs import Job
 from idp.mail.outbox import QUEUE as MAIL_QUEUE
 from idp.mail.outbox import summary
 from idp.serve import run
+from idp.settings_checks import is_loopback
 
 
 @click.command()
@@ -65,6 +66,12 @@ def serve(
     settings = ctx.settings
     if bool(certfile) != bool(keyfile):
         raise CliError("--certfile and --keyfile go together")
+    if not settings.is_production and not is_loopback(host.strip("[]")):
+        # test and development relax what protects users (settings_checks): this machine only.
+        raise CliError(
+            f'--host {host}: server.environment = "{settings.server.environment}" is served on loopback only '
+            "(127.0.0.1, ::1, localhost); production settings are needed to serve other machines"
+        )
     with ctx.app.app_context():
         if not database.is_current():
             raise CliError("the database schema is not up to date: run `idp init` first")
@@ -110,7 +117,9 @@ def outbox_list(ctx: Context, pending: bool, limit: int, as_json: bool) -> None:
 
     def text() -> None:
         for m in data:
-            state = f"sent {m['sent_at']:%Y-%m-%d %H:%M:%S}" if m["sent_at"] else f"pending (attempts {m['attempts']})"
+            state = f"pending (attempts {m['attempts']})"
+            if m["sent_at"]:  # done: sent, or failed for good when its last error is kept (jobs)
+                state = f"{'failed' if m['last_error'] else 'sent'} {m['sent_at']:%Y-%m-%d %H:%M:%S}"
             error = f"  last error: {m['last_error']}" if m["last_error"] else ""
             click.echo(f"#{m['id']:<6} {m['template']:<18} {m['recipient']:<36} {state}{error}")
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import relationship
 from idp import clock
 from idp import events
 from idp.db_types import UTCDateTime
+from idp.directory import notices
 from idp.directory.models import Account
 from idp.directory.models import Membership
 from idp.errors import NotFound
@@ -78,13 +79,15 @@ def project_id(contract_id: str) -> str:
 
 
 def sync(membership: Membership) -> ConsoleUser | None:
-    """Make the console user exist exactly when the membership has a console role."""
+    """Make the console user exist exactly when the membership has a console role. A new
+    one is told how to reach the console (the console access email, FE guide §4)."""
     existing = db.session.scalar(select(ConsoleUser).where(ConsoleUser.membership_id == membership.id))
     if membership.is_console_user:
         if existing is None:
             existing = ConsoleUser(membership_id=membership.id, user_id=secrets.token_hex(16), created_at=clock.now())
             db.session.add(existing)
             db.session.flush()
+            notices.send_console_access_email(membership)
         return existing
     if existing is not None:
         db.session.delete(existing)

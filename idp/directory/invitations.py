@@ -48,14 +48,17 @@ from sqlalchemy.orm import selectinload
 
 from idp import clock
 from idp.db_types import UTCDateTime
+from idp.directory import accounts
 from idp.directory import console_users
 from idp.directory.models import Account
 from idp.directory.models import Contract
 from idp.directory.models import Membership
 from idp.directory.models import MembershipConsoleRole
 from idp.directory.roles import BUILTIN_CONSOLE_ROLES
-from idp.directory.roles import SECTIONS
 from idp.directory.roles import Level
+from idp.directory.roles import default_roles
+from idp.directory.roles import has_console
+from idp.directory.roles import sections_for
 from idp.errors import Conflict
 from idp.errors import IdpError
 from idp.errors import NotFound
@@ -124,15 +127,23 @@ class Invitation(Model):
         return "expired" if self.expires_at <= clock.now() else "pending"
 
 
-def grant(account: Account, contract: Contract, roles: dict[str, Level], console: list[str]) -> Membership:
-    """Make ``account`` a member of ``contract`` with these roles, its console user included."""
+def grant(
+    account: Account, contract: Contract, roles: dict[str, Level], console: list[str], actor: str | None = None
+) -> Membership:
+    """Make ``account`` a member of ``contract`` with these roles, its console user included.
+
+    The account's row is written first, active (``accounts.lock``): a removal from its last
+    other contract running at the same moment either disables it before (and this makes it
+    active again, with the membership) or waits and then finds this membership."""
+    if not accounts.lock(account.id, activate=True):
+        raise NotFound("no such account")
     membership = Membership(account=account, contract=contract)
     membership.set_section_roles(roles)
     membership.console_roles = [MembershipConsoleRole(role=r) for r in console]
     db.session.add(membership)
     db.session.flush()
     console_users.sync(membership)
-    audit.record(audit.EventTag.MEMBER_ADDED, account.id, contract=contract.id)
+    audit.record(audit.EventTag.MEMBER_ADDED, account.id, actor=actor, contract=contract.id)
     return membership
 
 
@@ -245,7 +256,7 @@ def _close(invitation: Invitation, **values: datetime) -> None:
 def accept(invitation_id: int, account: Account) -> Membership:
     """Accept an invitation addressed to ``account``: the membership, with the roles asked,
     in the caller's transaction. Roles the contract no longer offers (a console group gone
-    since) are left out."""
+    since, a section or console roles its offer lacks) are left out."""
     invitation = _addressed_to(invitation_id, account)
     if invitation.email_canonical != account.email_canonical:
         raise InvitationClosed()  # mailed to an address the account no longer has
@@ -256,12 +267,14 @@ def accept(invitation_id: int, account: Account) -> Membership:
         raise AddressNotProven()
     _close(invitation, accepted_at=clock.now())
     contract = invitation.contract
-    groups = {g.name for g in contract.console_groups}
-    console = sorted({r for r in invitation.console_roles if r in BUILTIN_CONSOLE_ROLES or r in groups})
-    roles = {
+    groups = {g.name for g in contract.console_groups} if has_console(contract.offer) else set()
+    builtin = BUILTIN_CONSOLE_ROLES if has_console(contract.offer) else ()
+    console = sorted({r for r in invitation.console_roles if r in builtin or r in groups})
+    offered = {s.name: s for s in sections_for(contract.offer)}
+    roles = default_roles(contract.offer) | {
         section: Level(level)
         for section, level in invitation.section_roles.items()
-        if section in SECTIONS and level in {c.value for c in SECTIONS[section].choices}
+        if section in offered and level in {c.value for c in offered[section].choices}
     }
     try:
         with db.session.begin_nested():
@@ -308,6 +321,16 @@ def revoke(contract_id: str, email: str, by: Account | None = None) -> int:
     if not revoked:
         raise NotFound(f"no pending invitation to {email} for {contract_id}")
     return revoked
+
+
+def revoke_all_of(account_id: int) -> int:
+    """Close every open invitation of an account that was just disabled: nobody can sign in
+    to it to accept them, and a pending one would tell its inviter a wrong story."""
+    return rowcount(
+        update(Invitation)
+        .where(Invitation.account_id == account_id, Invitation.open.is_not(None))
+        .values(open=None, revoked_at=case((Invitation.expires_at > clock.now(), clock.now()), else_=None))
+    )
 
 
 def of_contract(contract_id: str | None = None) -> list[Invitation]:

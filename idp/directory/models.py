@@ -19,6 +19,8 @@ from idp import clock
 from idp.db_types import UTCDateTime
 from idp.directory.roles import SECTIONS
 from idp.directory.roles import Level
+from idp.directory.roles import Offer
+from idp.directory.roles import shown
 from idp.extensions import Model
 
 
@@ -30,11 +32,6 @@ class AccountStatus(StrEnum):
 class Civility(StrEnum):
     MADAME = "madame"
     MONSIEUR = "monsieur"
-
-
-class Offer(StrEnum):
-    FLEXIBLE_ENGINE = "flexible-engine"
-    FLEXIBLE_COMPUTING_ADVANCED = "flexible-computing-advanced"
 
 
 def _public_id() -> str:
@@ -66,7 +63,11 @@ class Account(Model):
     language: Mapped[str] = mapped_column(String(2), default="fr")
     password_hash: Mapped[str | None] = mapped_column(String(255))
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # disabled: left with no contract (``directory.accounts``); kept for the audit trail, no
+    # sign-in of any kind, deleted ``jobs.disabled_account_retention_seconds`` after
+    # ``disabled_at`` (or by ``idp users purge-disabled``).
     status: Mapped[str] = mapped_column(String(16), default=AccountStatus.ACTIVE)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now, onupdate=clock.now)
 
@@ -111,7 +112,7 @@ class Contract(Model):
     console_groups: Mapped[list[ConsoleGroup]] = relationship(back_populates="contract", cascade="all, delete-orphan")
 
     __table_args__ = (
-        CheckConstraint("offer IN ('flexible-engine', 'flexible-computing-advanced')", name="ck_contracts_offer"),
+        CheckConstraint(f"offer IN ({', '.join(repr(o.value) for o in Offer)})", name="ck_contracts_offer"),
     )
 
 
@@ -158,6 +159,10 @@ class Membership(Model):
 
     def section_roles(self) -> dict[str, Level]:
         return {name: Level(getattr(self, f"role_{name}")) for name in SECTIONS}
+
+    def shown_roles(self) -> dict[str, Level]:
+        """The roles of the sections the contract's offer has (the others are stored neutral)."""
+        return shown(self.contract.offer, self.section_roles())
 
     def set_section_roles(self, roles: dict[str, Level]) -> None:
         for name, level in roles.items():

@@ -3,19 +3,33 @@
 Callers commit; every function validates everything before it writes anything, so a
 refused change leaves the database as it was. What a change means elsewhere (tokens that
 carried removed roles, sessions of a removed account) is announced with ``idp.events``.
+
+Here: identities, contracts and additions. Changing roles and removing members is
+``directory.members`` (:func:`set_roles`, :func:`remove_member`, re-exported here so that
+every caller — the command line, the management API, the portal's pages — finds the
+directory's acts in one place); what an account left with no contract becomes is
+``directory.accounts``; the emails are ``directory.notices``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import select
 
-from idp import events
+from idp.directory import accounts
 from idp.directory import console_users
 from idp.directory import invitations
+from idp.directory import members
+from idp.directory import notices
+from idp.directory.members import RolesChange
+from idp.directory.members import check_console_roles
+from idp.directory.members import remove_member
+from idp.directory.members import set_console_roles
+from idp.directory.members import set_roles
 from idp.directory.models import Account
 from idp.directory.models import Civility
 from idp.directory.models import ConsoleGroup
@@ -23,20 +37,35 @@ from idp.directory.models import Contract
 from idp.directory.models import Membership
 from idp.directory.models import MembershipConsoleRole
 from idp.directory.models import Offer
+from idp.directory.notices import send_access_email
 from idp.directory.roles import BUILTIN_CONSOLE_ROLES
-from idp.directory.roles import REFERENT_CONSOLE_ROLES
 from idp.directory.roles import Level
 from idp.directory.roles import default_roles
+from idp.directory.roles import has_console
+from idp.directory.roles import referent_console_roles
 from idp.directory.roles import referent_roles
 from idp.errors import Conflict
 from idp.errors import NotFound
 from idp.errors import ValidationError
 from idp.extensions import db
-from idp.mail import messages
-from idp.mail.outbox import enqueue
 from idp.security import audit
 from idp.security import canonical
-from idp.security import email_proof
+
+# The directory's acts, wherever they live (module docstring).
+__all__ = [
+    "AddResult",
+    "Identity",
+    "RolesChange",
+    "add_console_group",
+    "add_member",
+    "check_console_roles",
+    "create_contract",
+    "find_account",
+    "remove_member",
+    "send_access_email",
+    "set_console_roles",
+    "set_roles",
+]
 
 LOGIN_RE = re.compile(r"[A-Za-z0-9._-]{8,64}")
 CONTRACT_RE = canonical.COMPANY_ACCOUNT_RE
@@ -65,12 +94,14 @@ class Identity:
 
 @dataclass
 class AddResult:
-    """What adding a person did: a membership at once (a new identity, or a contract's
-    referent), or an invitation to an identity that already exists."""
+    """What adding a person did: a membership at once (a new identity, a disabled one enabled
+    again, or a contract's referent), or an invitation to an identity that already exists."""
 
     membership: Membership | None
     account_created: bool
     invitation: invitations.Invitation | None = None
+    # A disabled account (left with no contract) that this addition made active again.
+    enabled_again: bool = False
 
 
 canonical_email = canonical.email
@@ -131,29 +162,8 @@ def _new_account(identity: Identity) -> Account:
     db.session.add(account)
     db.session.flush()
     audit.record(audit.EventTag.ACCOUNT_CREATED, account.id)
-    send_access_email(account)
+    notices.send_access_email(account)
     return account
-
-
-def send_access_email(account: Account) -> None:
-    """The guides' access email: the login, and a button to set a first password."""
-    # Its link proves the address, then leads to the first password (``email_links.verify``).
-    proof = email_proof.sign(account.public_id, account.email_canonical)
-    link = messages.external_url("email_links.verify", token=proof)
-    enqueue(messages.for_account("access", account, link=link))
-    audit.record(audit.EventTag.ACCESS_EMAIL_SENT, account.id)
-
-
-def check_console_roles(contract: Contract, roles: list[str]) -> list[str]:
-    """Built-in roles and the contract's own groups are valid; anything else is refused."""
-    groups = {g.name for g in contract.console_groups}
-    unknown = [r for r in roles if r not in BUILTIN_CONSOLE_ROLES and r not in groups]
-    if unknown:
-        raise ValidationError(
-            f"unknown console role {unknown[0]!r} for {contract.id} "
-            f"(built-in: {', '.join(BUILTIN_CONSOLE_ROLES)}; groups: {', '.join(sorted(groups)) or 'none'})"
-        )
-    return sorted(set(roles))
 
 
 def create_contract(
@@ -167,18 +177,21 @@ def create_contract(
     siret: str | None = None,
     exist_ok: bool = False,
 ) -> tuple[Contract, AddResult | None]:
-    """Create a contract with its referent, who gets the referent roles of SPEC §2.
+    """Create a contract with its referent, who gets the referent roles of the offer (SPEC §2:
+    on Flexible Engine the eight sections and console ``admin``, with the console access
+    email; on Flexible Computing Advanced its five sections, no console).
 
     A referent email that already has an account makes that identity the referent at once,
     with no invitation (unlike :func:`add_member`): only the operator creates contracts, a
     contract cannot exist a moment without its referent, and the operator who names a
-    referent is the one who vouches for that person. That login is the result's.
+    referent is the one who vouches for that person. That login is the result's. A disabled
+    one is enabled again as a new identity would be (``accounts``).
 
     With ``exist_ok``, asking again for the same contract is a no-op (result None);
     a contract of that id with other data is still a conflict.
     """
     if not CONTRACT_RE.fullmatch(contract_id):
-        raise ValidationError("company account must be OCB followed by 7 digits, e.g. OCB0000124")
+        raise ValidationError("company account must be OCB followed by 6 or 7 digits, e.g. OCB0000124")
     if offer not in {o.value for o in Offer}:
         raise ValidationError(f"offer must be one of: {', '.join(o.value for o in Offer)}")
     if not name.strip() or not company_name.strip():
@@ -198,7 +211,12 @@ def create_contract(
             return existing, None
         raise Conflict(f"contract {contract_id} already exists with other details")
     existing_account = _account_with_email(referent.email)
+    enabled_again = False
+    if existing_account is not None and accounts.enable_again(existing_account):
+        enabled_again = True
+        notices.send_access_email(existing_account)
     account = existing_account or _new_account(referent)
+    accounts.lock(account.id, activate=True)
     contract = Contract(
         id=contract_id,
         name=name.strip(),
@@ -210,118 +228,58 @@ def create_contract(
     )
     db.session.add(contract)
     membership = Membership(account=account, contract=contract)
-    membership.set_section_roles(referent_roles())
-    membership.console_roles = [MembershipConsoleRole(role=r) for r in REFERENT_CONSOLE_ROLES]
+    membership.set_section_roles(referent_roles(offer))
+    membership.console_roles = [MembershipConsoleRole(role=r) for r in referent_console_roles(offer)]
     db.session.add(membership)
     db.session.flush()
-    _sync_console_user(membership)
+    console_users.sync(membership)
     audit.record(audit.EventTag.CONTRACT_CREATED, account.id, contract=contract_id)
-    return contract, AddResult(membership, existing_account is None)
+    return contract, AddResult(membership, existing_account is None, enabled_again=enabled_again)
 
 
 def add_member(
     contract_id: str,
     identity: Identity,
-    roles: dict[str, Level] | None = None,
-    console_roles: list[str] | None = None,
+    roles: Mapping[str, Level | str] | None = None,
+    console_roles: Sequence[str] | None = None,
     inviter: Account | None = None,
 ) -> AddResult:
-    """Declare a person on a contract (the command line now; the management API and the
-    portal's pages call this too).
+    """Declare a person on a contract (the command line, the management API and the portal's
+    pages), with the roles named (the others at the offer's defaults), validated per offer.
 
-    A new email makes a new identity, a member at once, mailed the access email. An email
-    that already has an account never grants roles by itself (SPEC §2): whoever controls
-    that account would get this contract's roles without anyone of it having met them. The
-    roles wait in an invitation mailed to the account (``invitations``), and the caller
-    learns only that an invitation went to the address it typed, never the login that
-    owns it (the login, names and phones it typed are not used then).
+    A new email makes a new identity, a member at once, mailed the access email (and the
+    console access email when it has console roles). An email that already has an account
+    never grants roles by itself (SPEC §2): whoever controls that account would get this
+    contract's roles without anyone of it having met them. The roles wait in an invitation
+    mailed to the account (``invitations``), and the caller learns only that an invitation
+    went to the address it typed, never the login that owns it (the login, names and
+    phones it typed are not used then). A *disabled* account (left with no contract) is
+    enabled again and made a member at once, as a new identity (``accounts``, why).
     """
-    contract = db.session.get(Contract, contract_id)
+    contract = db.session.get(Contract, canonical.company_account(contract_id))
     if contract is None:
         raise NotFound(f"no contract {contract_id}")
     identity = validate_identity(identity)
+    wanted = default_roles(contract.offer) | members.check_section_roles(contract.offer, roles or {})
     console = check_console_roles(contract, console_roles or [])
-    wanted = {**default_roles(), **(roles or {})}
+    actor = inviter.login if inviter is not None else None
     existing = _account_with_email(identity.email)
+    if existing is not None and not existing.is_active:
+        if accounts.enable_again(existing, actor=actor):
+            notices.send_access_email(existing)  # before the console access email, as for a new identity
+            membership = invitations.grant(existing, contract, wanted, console, actor)
+            return AddResult(membership, account_created=False, enabled_again=True)
+        existing = _account_with_email(identity.email)  # enabled (or purged) in the meantime
     if existing is None:
-        membership = invitations.grant(_new_account(identity), contract, wanted, console)
+        membership = invitations.grant(_new_account(identity), contract, wanted, console, actor)
         return AddResult(membership, account_created=True)
     already = db.session.scalar(
-        select(Membership.id).where(Membership.account_id == existing.id, Membership.contract_id == contract_id)
+        select(Membership.id).where(Membership.account_id == existing.id, Membership.contract_id == contract.id)
     )
     if already:
-        raise Conflict(f"{identity.email} is already a member of {contract_id}")
+        raise Conflict(f"{identity.email} is already a member of {contract.id}")
     invitation = invitations.invite(contract, existing, identity.email, wanted, console, inviter)
     return AddResult(None, account_created=False, invitation=invitation)
-
-
-def _sync_console_user(membership: Membership) -> None:
-    console_users.sync(membership)
-
-
-def _membership(contract_id: str, login: str) -> Membership:
-    membership = db.session.scalar(
-        select(Membership)
-        .join(Account)
-        .where(Membership.contract_id == contract_id, Account.login_canonical == canonical.login(login))
-    )
-    if membership is None:
-        raise NotFound(f"{login} is not a member of {contract_id}")
-    return membership
-
-
-def set_console_roles(contract_id: str, login: str, roles: list[str]) -> Membership:
-    """Replace a member's console roles. The referent keeps ``admin``. Removing the last
-    one removes the console user: API password, tokens and access keys go with it."""
-    membership = _membership(contract_id, login)
-    wanted = check_console_roles(membership.contract, roles)
-    if membership.contract.referent_account_id == membership.account_id:
-        wanted = sorted(set(wanted) | set(REFERENT_CONSOLE_ROLES))
-    membership.console_roles = [MembershipConsoleRole(role=r) for r in wanted]
-    db.session.flush()
-    _sync_console_user(membership)
-    _membership_changed(membership.account_id, contract_id)  # tokens carried the old roles
-    audit.record(audit.EventTag.CONSOLE_ROLES_CHANGED, membership.account_id, contract=contract_id, roles=wanted)
-    return membership
-
-
-def remove_member(contract_id: str, login: str) -> bool:
-    """Remove a person from a contract; the referent can never be removed.
-
-    The tokens that carried this contract's console access die at once. A person left
-    with no contract has no business here any more: their account is removed too
-    (``remove_account``). Returns whether it was.
-    """
-    membership = _membership(contract_id, login)
-    if membership.contract.referent_account_id == membership.account_id:
-        raise ValidationError("the referent of a contract cannot be removed from it")
-    account = membership.account
-    db.session.delete(membership)
-    db.session.flush()
-    _membership_changed(account.id, contract_id)
-    audit.record(audit.EventTag.MEMBER_REMOVED, account.id, contract=contract_id)
-    if db.session.scalar(select(Membership.account_id).where(Membership.account_id == account.id).limit(1)) is None:
-        remove_account(account)
-        return True
-    return False
-
-
-def remove_account(account: Account) -> None:
-    """Delete an account. Whatever hangs on it elsewhere ends first (``account_removed``:
-    its SSO sessions with a back-channel logout to each client, every token); then the
-    personal data goes (the audit trail keeps its rows, without the link)."""
-    events.account_removed.send(current_app._get_current_object(), account=account)  # type: ignore[attr-defined]
-    audit.record(audit.EventTag.ACCOUNT_REMOVED, account.id, public_id=account.public_id)
-    db.session.delete(account)
-    db.session.flush()
-
-
-def _membership_changed(account_id: int, contract_id: str) -> None:
-    events.membership_changed.send(
-        current_app._get_current_object(),  # type: ignore[attr-defined]
-        account_id=account_id,
-        contract_id=contract_id,
-    )
 
 
 def add_console_group(contract_id: str, name: str) -> ConsoleGroup:
@@ -329,9 +287,13 @@ def add_console_group(contract_id: str, name: str) -> ConsoleGroup:
     contract = db.session.get(Contract, contract_id)
     if contract is None:
         raise NotFound(f"no contract {contract_id}")
+    if not has_console(contract.offer):
+        raise members.ConsoleNotOffered(f"{contract.id} is a {contract.offer} contract: it has no console groups")
     name = name.strip()
     if not GROUP_RE.fullmatch(name) or name in BUILTIN_CONSOLE_ROLES:
         raise ValidationError(f"invalid console group name {name!r}")
+    if any(g.name == name for g in contract.console_groups):
+        raise Conflict(f"console group {name!r} already exists on {contract.id}")
     group = ConsoleGroup(contract=contract, name=name)
     db.session.add(group)
     db.session.flush()

@@ -1,6 +1,7 @@
 """Checking an SDK-HMAC-SHA256 request against a stored access key (reference §3, §4.2).
 
-    parse Authorization (X-Sdk-Date and Host signed) ─► signed Host = the service's ─►
+    parse Authorization (X-Sdk-Date and Host signed) ─► signed Host = the service's
+    (``/v3/ec2tokens``: the one the service names; the IdP's own APIs: the issuer's) ─►
     X-Sdk-Date within ±window ─► key known, active, not expired,
     its user active (temporary key: its signed X-Security-Token) ─► HMAC with the
     decrypted SK, constant time ─► (AK, signature) never seen inside the window ─► caller
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import Request
 from flask import current_app
@@ -83,12 +85,15 @@ def _not_replayed(access: str, signature: str, keep_until: datetime, now: dateti
 
 
 def verify_flask_request(request: Request) -> AccessKey:
-    """Verify a request made to the IdP itself (the SDK's own IAM calls)."""
+    """Verify a request made to the IdP itself (the SDK's own IAM calls): it must have been
+    signed for the IdP's own host, the issuer's (SDK users reach the IdP there), so that a
+    request signed for a service cannot be replayed here. The Host this request came with is
+    no second choice: it is the signed header itself, whatever its sender wrote."""
     raw_path = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.full_path
     path, _, query = raw_path.partition("?")
     body = request.get_data(cache=True)
     signed = SignedRequest(request.method, path, query, dict(request.headers), hashlib.sha256(body).hexdigest())
     try:
-        return verify(signed)
+        return verify(signed, expected_host=urlsplit(current_app.config["IDP_SETTINGS"].server.issuer).netloc)
     except SignatureError as exc:
         raise ApiError(401, f"Incorrect IAM authentication information: {exc}", "APIGW.0301") from None

@@ -28,7 +28,8 @@ def contracts_of(account: Account) -> list[dict[str, Any]]:
             "name": m.contract.name,
             "offer": m.contract.offer,
             "referent": m.contract.referent_account_id == account.id,
-            "roles": {section: level.value for section, level in m.section_roles().items()},
+            # Only the sections of the contract's offer (SPEC §2): the others are stored neutral.
+            "roles": {section: level.value for section, level in m.shown_roles().items()},
             "console_roles": m.console_role_names,
         }
         for m in memberships

@@ -108,6 +108,7 @@ def create(
     console_login: bool = False,
     jwks_file: str | None = None,
     id_token_alg: str | None = None,
+    management_api: bool = False,
 ) -> Registration:
     if not client_id or len(client_id) > 64 or not all(c.isalnum() or c in "-_." for c in client_id):
         raise ValidationError("client id must be 1 to 64 characters among letters, digits, - _ .")
@@ -133,6 +134,8 @@ def create(
         except (OSError, ValueError) as exc:
             raise ValidationError(f"cannot read the JWKS file: {exc}") from None
         jwks = _public_jwks(jwks)
+    if management_api and not first_party:
+        raise ValidationError("only a first-party client may call the management API")
     if id_token_alg not in {None, "RS256", "ES256"}:
         raise ValidationError("ID token algorithm must be RS256 or ES256")
     if db.session.scalar(select(OAuth2Client.id).where(OAuth2Client.client_id == client_id)):
@@ -150,6 +153,7 @@ def create(
         first_party=first_party,
         console_login=console_login,
         id_token_signed_response_alg=id_token_alg,
+        management_api=management_api,
     )
     db.session.add(client)
     db.session.flush()

@@ -48,7 +48,7 @@ class CompanyForm(FlaskForm):
             Regexp(COMPANY_RE.pattern + "$", message=_l("A company account looks like OCB0000124.")),
         ],
     )
-    remember = BooleanField(_l("Remember my company account"))
+    remember = BooleanField(_l("Remember my Business Account"))  # FE guide §4.2.1
     next = HiddenField()
 
 

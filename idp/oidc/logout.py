@@ -7,7 +7,7 @@ What happens here on each event:
   family: ``lifetimes``); each of its clients with a
   ``backchannel_logout_uri`` gets a signed logout token through the ``backchannel-logout``
   job queue
-- ``account_removed``: every token of the account is revoked
+- ``account_removed``, ``account_disabled``: every token of the account is revoked
 - ``membership_changed``: tokens that carried that contract's console roles are revoked
 
 Deliveries are jobs, committed with the session's end and retried with back-off until the
@@ -116,4 +116,5 @@ def init_app(app: Flask) -> None:
     app.extensions["idp.jobs"].register(jobs.Queue(QUEUE, _deliver, max_attempts=MAX_ATTEMPTS, workers=workers))
     events.session_ended.connect(_session_ended)
     events.account_removed.connect(_account_removed)
+    events.account_disabled.connect(_account_removed)
     events.membership_changed.connect(_membership_changed)

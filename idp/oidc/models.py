@@ -21,8 +21,10 @@ from idp.extensions import Model
 from idp.extensions import db
 from idp.security import tokens
 
-# Scopes this provider knows (OIDC Core §5.4, plus `contracts`: SPEC §4).
-SCOPES = ("openid", "profile", "email", "phone", "offline_access", "contracts")
+# Scopes this provider knows (OIDC Core §5.4, plus `contracts`: SPEC §4, and `management`:
+# the management API, granted only to a client registered for it, see ``management_api``).
+SCOPES = ("openid", "profile", "email", "phone", "offline_access", "contracts", "management")
+MANAGEMENT_SCOPE = "management"
 
 
 class OAuth2Client(Model):
@@ -42,6 +44,10 @@ class OAuth2Client(Model):
     first_party: Mapped[bool] = mapped_column(Boolean, default=False)
     # The technical console: its web login asks for the company account first (SPEC §3).
     console_login: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The audience of the management API (``idp.management.auth``): only such a client (a
+    # first-party one: the portal) gets the ``management`` scope, and the API re-checks the
+    # flag on every call, so clearing it ends what its tokens may do there.
+    management_api: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # RS256 or ES256 for this client's ID tokens; None: the provider's default.
     id_token_signed_response_alg: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
@@ -65,7 +71,8 @@ class OAuth2Client(Model):
         return None
 
     def get_allowed_scope(self, scope: str) -> str:
-        return " ".join(s for s in (scope or "").split() if s in SCOPES)
+        allowed = [s for s in (scope or "").split() if s in SCOPES]
+        return " ".join(s for s in allowed if s != MANAGEMENT_SCOPE or (self.management_api and self.first_party))
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return redirect_uri in self.redirect_uris  # exact string match, never a prefix

@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# A company account (a contract's id, the console's domain name): OCB and seven ASCII digits.
-COMPANY_ACCOUNT_RE = re.compile(r"OCB[0-9]{7}")
+# A company account (a contract's id, the console's domain name): OCB and six or seven ASCII
+# digits, as in the guides' examples (OCB000023, OCB0000124). The one pattern every form,
+# parameter and command checks a company account with.
+COMPANY_ACCOUNT_RE = re.compile(r"OCB[0-9]{6,7}")
 
 
 def login(value: str) -> str:

@@ -1,5 +1,6 @@
-"""Refuse malformed input once, before any view runs: NUL characters anywhere, and JSON
-bodies nested deeper than :data:`MAX_JSON_DEPTH`.
+"""Refuse malformed input once, before any view runs: NUL characters anywhere, JSON
+bodies nested deeper than :data:`MAX_JSON_DEPTH`, and HTTP Basic credentials that are not
+text.
 
 PostgreSQL text cannot hold U+0000 (the driver raises), and no login, address, password,
 code or identifier of ours may contain one. Checking once here — the path, the query, the
@@ -15,6 +16,14 @@ body (JSON or form) is bounded by the application's ``MAX_CONTENT_LENGTH``
 (:data:`MAX_BODY_BYTES`): reading a larger one raises werkzeug's 413, here too, before any
 view.
 
+HTTP Basic credentials (a client's, at ``/token``, ``/introspect``, ``/revoke``; a
+service's, at ``/v3/ec2tokens`` and Keystone's token check) are read by authlib's
+``extract_basic_authorization``, which decodes them as UTF-8 without catching the error
+(``Basic //4=``: a 500 and a traceback) and percent-decodes the client id, so a NUL
+reaches the database (an error on PostgreSQL). The header is decoded once here, as authlib
+will read it: base64, UTF-8, ``id:secret``, no control character in either part, before or
+after percent-decoding (RFC 6749 §2.3.1); anything else is a 400, whichever endpoint.
+
 The refusals are plain ``BadRequest``/``RequestEntityTooLarge``: the JSON APIs turn them
 into their own error shape (Keystone/IAM blueprints, the OAuth endpoints), pages into the
 error page.
@@ -22,7 +31,11 @@ error page.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
+import unicodedata
+from urllib.parse import unquote
 
 from flask import Flask
 from flask import request
@@ -66,9 +79,34 @@ def _has_nul() -> bool:
     return False
 
 
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(ch) == "Cc" for ch in text)
+
+
+def basic_credentials_problem(header: str | None) -> str | None:
+    """Why an ``Authorization: Basic`` header cannot be read as ``id:secret`` text (None
+    when it can, or when it is not Basic at all)."""
+    scheme, _, token = (header or "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        text = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):  # not base64 (or not ASCII), or not UTF-8
+        return "The Basic credentials are not base64-encoded UTF-8 text."
+    client_id, colon, secret = text.partition(":")
+    if not colon:
+        return "The Basic credentials must be an id and a secret separated by a colon."
+    if any(_has_control(part) for part in (client_id, secret, unquote(client_id), unquote(secret))):
+        return "The Basic credentials must not contain control characters."
+    return None
+
+
 def _refuse_malformed() -> None:
     if _has_nul():
         raise BadRequest("NUL characters are not allowed in requests.")
+    problem = basic_credentials_problem(request.headers.get("Authorization"))
+    if problem:
+        raise BadRequest(problem)
     if request.is_json and json_depth(request.get_data(cache=True)) > MAX_JSON_DEPTH:
         raise BadRequest("The request body is nested too deeply.")
 

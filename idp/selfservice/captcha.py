@@ -1,5 +1,6 @@
 """The captcha's image and sound (``security.captcha`` keeps the challenges and draws each
-medium once per challenge); fetches are limited per address (an IPv6 address: its /64)."""
+medium once per challenge); fetches are limited per address (an IPv6 address: its /64).
+Also a fresh challenge for the pages' *Load another image* (``static/js/captcha.js``)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from flask import Blueprint
 from flask import Response
 from flask import abort
 from flask import current_app
+from flask import jsonify
 from flask import request
+from flask import url_for
 
+from idp.extensions import db
 from idp.security import captcha
 from idp.security import ratelimit
 from idp.security.captcha import CaptchaChallenge
@@ -40,3 +44,20 @@ def audio(challenge_id: str) -> Response:
     return Response(
         captcha.media(_live(challenge_id), "audio"), mimetype="audio/wav", headers={"Cache-Control": "no-store"}
     )
+
+
+@bp.post("/captcha/new")
+def new() -> Response:
+    """A new challenge for a page's form, so that *Load another image* swaps the image (and
+    the hidden challenge id) without reloading the page and losing what was typed. A POST,
+    so the CSRF check applies (the page's script sends the form's token); challenges are
+    limited per address by ``captcha.new_challenge`` as when a page draws one."""
+    challenge_id = captcha.new_challenge()
+    db.session.commit()
+    response = jsonify(
+        id=challenge_id,
+        image=url_for("captcha.image", challenge_id=challenge_id),
+        audio=url_for("captcha.audio", challenge_id=challenge_id),
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

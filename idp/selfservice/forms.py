@@ -76,8 +76,9 @@ class ProfileForm(FlaskForm):
     email = StringField(_l("Email"), validators=[DataRequired(REQUIRED), Length(max=254)])
     landline = StringField(_l("Landline"), validators=[Optional(), Length(max=32)])
     mobile = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=32)])
+    # Named in the page's language, as in the guides' form ("Français", "Anglais").
     language = SelectField(
-        _l("Preferred language"), choices=[SelectChoice("fr", "Français"), SelectChoice("en", "English")]
+        _l("Preferred language"), choices=[SelectChoice("fr", _l("French")), SelectChoice("en", _l("English"))]
     )
     # Asked for only when the email changes (``account._may_change_email``).
     current_password = PasswordField(_l("Current password"), validators=[Optional(), Length(max=4096)])

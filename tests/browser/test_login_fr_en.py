@@ -24,10 +24,10 @@ def test_sign_in_and_out(browser, live_server: str, people, lang: str, texts: di
         page.goto(f"{live_server}/login")
         assert page.locator("h1").inner_text() == texts["title"]
         page.get_by_label(texts["login"]).fill(person.login)
-        page.get_by_label(texts["password"]).fill("Wrong#Pass-1")
+        page.get_by_label(texts["password"], exact=True).fill("Wrong#Pass-1")
         page.get_by_role("button", name=texts["submit"]).click()
         assert page.locator("#login-error").inner_text() == texts["error"]
-        page.get_by_label(texts["password"]).fill(person.password)
+        page.get_by_label(texts["password"], exact=True).fill(person.password)
         page.get_by_role("button", name=texts["submit"]).click()
         page.wait_for_url(f"{live_server}/")
         assert page.locator("h1").inner_text().startswith(texts["hello"])

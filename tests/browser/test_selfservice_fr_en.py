@@ -22,7 +22,7 @@ T = {
            "strong": "Niveau : fort", "medium": "Niveau : moyen", "password": "Mot de passe", "signin": "Se connecter",
            "changed": "Votre mot de passe a été changé", "hello": "Bonjour", "account": "Mon compte",
            "first": "Prénom", "update": "Mettre à jour", "saved": "Votre profil a été mis à jour.",
-           "change_pw": "Changer votre mot de passe", "current": "Mot de passe actuel",
+           "change_pw": "Modifier mon mot de passe", "current": "Mot de passe actuel",
            "forgot_login": "Identifiant oublié ?", "email": "Email", "login_sent": "Confirmation de votre demande d",
            "signout": "Se déconnecter"},
     "en": {"locale": "en-GB", "forgot": "Forgot your password?", "login": "Login", "captcha": "Copy the characters",
@@ -31,7 +31,7 @@ T = {
            "strong": "Level: strong", "medium": "Level: medium", "password": "Password", "signin": "Sign in",
            "changed": "Your password has been changed", "hello": "Hello", "account": "My account",
            "first": "First name", "update": "Update", "saved": "Your profile has been updated.",
-           "change_pw": "Change your password", "current": "Current password",
+           "change_pw": "Change Password", "current": "Current password",
            "forgot_login": "Forgot your login?", "email": "Email", "login_sent": "Confirmation of your login request",
            "signout": "Sign out"},
 }

@@ -131,7 +131,7 @@ def test_console_direct_access_asks_the_company_account_then_the_login(browser, 
         page.goto(apps["console"] + "/")
         page.click("#sign-in")
         page.get_by_label("Company account (domain name)").fill("OCB0000124")
-        page.get_by_label("Remember my company account").check()
+        page.get_by_label("Remember my Business Account").check()
         page.get_by_role("button", name="Go to log in").click()
         page.get_by_label("Login", exact=True).fill("paul.dupont")
         page.get_by_label("Password", exact=True).fill(factories.PASSWORD)

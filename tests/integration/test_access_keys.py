@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -108,13 +109,17 @@ def create_temporary(client: FlaskClient, token: str) -> Any:
     )
 
 
-def signed_call(client: FlaskClient, ak: str, sk: str, security_token: str | None = None, nonce: str = "") -> Any:
-    """``GET /v3/auth/domains`` signed by huaweicloudsdkcore itself; ``nonce`` varies the query
-    so that a second call is never refused as a replay of the first."""
+def signed_call(
+    client: FlaskClient, ak: str, sk: str, security_token: str | None = None, nonce: str = "", host: str | None = None
+) -> Any:
+    """``GET /v3/auth/domains`` signed by huaweicloudsdkcore itself, for the IdP's host (its
+    issuer's) unless ``host`` says otherwise, and sent there; ``nonce`` varies the query so
+    that a second call is never refused as a replay of the first."""
+    host = host or urlsplit(client.application.config["IDP_SETTINGS"].server.issuer).netloc
     request = SdkRequest(
         method="GET",
         schema="http",
-        host="localhost",
+        host=host,
         resource_path="/v3/auth/domains",
         query_params=[("n", nonce)] if nonce else [],
         header_params={"Content-Type": "application/json"},
@@ -125,7 +130,7 @@ def signed_call(client: FlaskClient, ak: str, sk: str, security_token: str | Non
         credentials = credentials.with_security_token(security_token)
     credentials.sign_request(request)
     path = "/v3/auth/domains" + (f"?n={nonce}" if nonce else "")
-    return client.get(path, headers=request.header_params)
+    return client.get(path, headers=request.header_params, base_url=f"http://{host}")
 
 
 def refused_as_unknown(response: Any) -> bool:
@@ -184,6 +189,18 @@ def test_api_password_change_ends_temporary_keys_and_tokens_not_permanent_keys(
     # the person is told, with the temporary keys in the message
     [told] = mail_jobs(app, "api-password-changed")[-1:]
     assert "temporary access keys" in told.payload["text"] or "clés d'accès temporaires" in told.payload["text"]
+
+
+def test_the_idps_own_apis_refuse_a_request_signed_for_another_host(client: FlaskClient, token: str) -> None:
+    """A request signed for a service (its Host) cannot be replayed at the IdP's own APIs:
+    they accept only their own host, the issuer's."""
+    key = create_key(client, token).get_json()["credential"]
+    for elsewhere in ("storage.example", "127.0.0.1:5001"):
+        refused = signed_call(client, key["access"], key["secret"], nonce=elsewhere, host=elsewhere)
+        assert refused.status_code == 401, refused.text
+        assert "signed for another host" in refused.get_json()["error"]["message"]
+    assert signed_call(client, key["access"], key["secret"], nonce="here").status_code == 200
+    assert signed_call(client, key["access"], key["secret"], nonce="port", host="127.0.0.1:5000").status_code == 200
 
 
 def test_other_users_temporary_keys_survive(app: Flask, client: FlaskClient, token: str) -> None:

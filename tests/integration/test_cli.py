@@ -18,6 +18,7 @@ from idp.directory.models import Contract
 from idp.directory.models import Membership
 from idp.extensions import db
 from idp.security.audit import AuditEvent
+from tests.helpers import mail_jobs
 
 CONTRACT = [
     "contracts", "create", "--id", "OCB0000124", "--name", "SL_Prod", "--offer", "flexible-engine",
@@ -123,7 +124,7 @@ def test_demo_loads_once_and_registers_the_two_applications(idp, app: Flask, tmp
 
 ERRORS = [
     (["contracts", "create", "--id", "OCB124"], "Missing option"),
-    ([*CONTRACT[:3], "ocb0000124", *CONTRACT[4:]], "OCB followed by 7 digits"),
+    ([*CONTRACT[:3], "ocb0000124", *CONTRACT[4:]], "OCB followed by 6 or 7 digits"),
     ([*CONTRACT[:7], "open-stack", *CONTRACT[8:]], "offer must be one of"),
     ([*CONTRACT[:11], "paul", *CONTRACT[12:]], "login must be 8 to 64"),
     ([*CONTRACT[:11], "paul.düpont", *CONTRACT[12:]], "login must be 8 to 64"),
@@ -140,6 +141,17 @@ ERRORS = [
     (["users", "set-password", "nobody.here", "--password-stdin"], "no account"),
     (["users", "set-password", "paul.dupont", "--password-stdin"], "password refused"),
     (["contracts", "frobnicate"], "No such command"),
+    (["users", "set-roles", "paul.dupont", "--contract", "OCB0000124", "--role", "users=visitor"],
+     "the referent keeps users=manager"),
+    (["users", "set-roles", "paul.dupont", "--contract", "OCB0000124", "--no-console-roles"],
+     "the referent keeps the console role admin"),
+    (["users", "set-roles", "nobody.here", "--contract", "OCB0000124", "--role", "users=visitor"], "not a member"),
+    (["users", "set-roles", "paul.dupont", "--contract", "OCB0000124", "--role", "users"], "SECTION=LEVEL"),
+    (["users", "set-roles", "paul.dupont", "--contract", "OCB0000124", "--console-role", "guest",
+      "--no-console-roles"], "exclude each other"),
+    (["users", "set-roles", "paul.dupont", "--contract", "OCB0000999", "--role", "users=manager"], "no contract"),
+    (["users", "remove", "paul.dupont", "--contract", "OCB0000124"], "referent"),
+    (["users", "purge-disabled", "--older-than", "-1"], "--older-than"),
 ]
 
 
@@ -197,8 +209,10 @@ def test_users_add_sends_the_access_email_and_outbox_lists_it(runner: CliRunner,
     assert run(*USER).exit_code == 0
     assert {m["To"] for m in smtp.messages} == {"paul.dupont@orangecloud.com", "julie.dupont@orangecloud.com"}
     listed = json.loads(run("outbox", "list", "--json").output)
-    assert {m["template"] for m in listed} == {"access"} and all(m["sent_at"] for m in listed)
-    assert "body_text" not in listed[0]
+    assert all(m["sent_at"] for m in listed) and "body_text" not in listed[0]
+    # The referent of a Flexible Engine contract is a console admin: the console access email too.
+    assert sorted(m["template"] for m in listed) == ["access", "access", "console-access"]
+    assert [m["To"] for m in smtp.messages if "console" in m["Subject"]] == ["paul.dupont@orangecloud.com"]
 
 
 def test_outbox_retry_sends_what_waited(runner: CliRunner, mail_config: Path, smtp, app: Flask) -> None:  # type: ignore[no-untyped-def]
@@ -206,11 +220,11 @@ def test_outbox_retry_sends_what_waited(runner: CliRunner, mail_config: Path, sm
     run = lambda *a: runner.invoke(cli, ["--config", str(mail_config), *a])  # noqa: E731
     assert run(*CONTRACT).exit_code == 0  # the change is kept though the mail server is down
     pending = json.loads(run("outbox", "list", "--pending", "--json").output)
-    assert len(pending) == 1 and pending[0]["last_error"]
+    assert len(pending) == 2 and all(p["last_error"] for p in pending)  # access, console access
     smtp.start()
     result = run("outbox", "retry", "--json")
-    assert json.loads(result.output) == {"sent": 1}
-    assert len(smtp.messages) == 1
+    assert json.loads(result.output) == {"sent": 2}
+    assert len(smtp.messages) == 2
     assert run("outbox", "retry", "--id", "999").exit_code == 2
 
 
@@ -224,10 +238,61 @@ def test_operator_password_ends_every_session_and_tells_only_of_a_change(
     run = lambda *a, **kw: runner.invoke(cli, ["--config", str(mail_config), *a], **kw)  # noqa: E731
     assert run(*CONTRACT).exit_code == 0
     assert run("users", "set-password", "paul.dupont", "--password-stdin", input="Strong#Pass-2026\n").exit_code == 0
-    assert [m["Subject"] for m in smtp.to("paul.dupont@orangecloud.com")] == ["Votre accès à l'Espace Client Cloud"]
+    assert [m["Subject"] for m in smtp.to("paul.dupont@orangecloud.com")] == [
+        "Votre accès à l'Espace Client Cloud", "Votre accès à la console Flexible Engine"]
     browser = AuthActions(app.test_client())
     assert browser.login("paul.dupont", "Strong#Pass-2026").status_code == 302
     assert browser.client.get("/").status_code == 200
     assert run("users", "set-password", "paul.dupont", "--password-stdin", input="Other#Pass-2027x\n").exit_code == 0
     assert browser.client.get("/").status_code == 302  # the session opened with the old password is over
-    assert len(smtp.to("paul.dupont@orangecloud.com")) == 2  # the change is confirmed to the person
+    assert len(smtp.to("paul.dupont@orangecloud.com")) == 3  # the change is confirmed to the person
+
+
+FCA_CONTRACT = [a.replace("OCB0000124", "OCB000023").replace("flexible-engine", "flexible-computing-advanced")
+                for a in CONTRACT]
+
+
+def test_roles_follow_the_offer_then_removal_disables_and_purge_deletes(idp, app: Flask) -> None:  # type: ignore[no-untyped-def]
+    """A Flexible Computing Advanced contract (a six-digit company account, as in the guides):
+    its five sections, no console roles; set-roles changes them; the last contract removed
+    disables the account, which purge-disabled deletes."""
+    assert idp(*FCA_CONTRACT).exit_code == 0
+    user = [a.replace("OCB0000124", "OCB000023") for a in USER]
+    assert idp(*user, "--role", "invoices=manager").exit_code == 0
+    listed = {u["login"]: u for u in json.loads(idp("users", "list", "--contract", "OCB000023", "--json").output)}
+    assert sorted(listed["julie.dupont"]["roles"]) == ["dashboard", "invoices", "services", "support", "users"]
+    assert listed["paul.dupont"]["console_roles"] == []
+    for args, message in ((["--role", "orders=visitor"], "not part of"),
+                          (["--console-role", "guest"], "no console roles")):
+        refused = idp("users", "set-roles", "julie.dupont", "--contract", "OCB000023", *args)
+        assert refused.exit_code == 2 and message in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    changed = idp("users", "set-roles", "julie.dupont", "--contract", "OCB000023", "--role", "users=manager", "--json")
+    assert changed.exit_code == 0, changed.output
+    assert json.loads(changed.output) == {
+        "login": "julie.dupont", "contract": "OCB000023", "changed": True, "console_roles": [],
+        "roles": {"dashboard": "visitor", "services": "none", "invoices": "manager", "support": "none",
+                  "users": "manager"}}
+    again = idp("users", "set-roles", "julie.dupont", "--contract", "OCB000023", "--role", "users=manager")
+    assert again.exit_code == 0 and again.output.strip().endswith("(unchanged)")
+    removed = idp("users", "remove", "julie.dupont", "--contract", "OCB000023")
+    assert removed.exit_code == 0 and "account disabled: no contract left" in removed.output
+    with app.app_context():
+        julie = db.session.scalar(select(Account).where(Account.login == "julie.dupont"))
+        assert julie is not None and julie.status == "disabled"
+    assert json.loads(idp("users", "purge-disabled", "--older-than", "30", "--json").output) == {"purged": 0}
+    assert idp("users", "purge-disabled", "--older-than", "0").output.strip() == "1 disabled account(s) deleted"
+    with app.app_context():
+        assert db.session.scalar(select(Account).where(Account.login == "julie.dupont")) is None
+
+
+def test_set_roles_gives_and_takes_console_access(idp, app: Flask) -> None:  # type: ignore[no-untyped-def]
+    assert idp(*CONTRACT).exit_code == 0 and idp(*USER).exit_code == 0
+    given = idp("users", "set-roles", "julie.dupont", "--contract", "OCB0000124", "--console-role", "guest",
+                "--console-role", "power_user", "--role", "users=visitor")
+    assert given.exit_code == 0, given.output
+    assert "users=visitor" in given.output and "console roles guest, power_user" in given.output
+    taken = idp("users", "set-console-roles", "julie.dupont", "--contract", "OCB0000124", "--json")
+    assert json.loads(taken.output)["console_roles"] == [] and json.loads(taken.output)["changed"] is True
+    templates = [j.payload["template"] for j in mail_jobs(app)
+                 if j.payload.get("recipient") == "julie.dupont@orangecloud.com"]
+    assert templates == ["access", "console-access", "roles-changed", "roles-changed"]

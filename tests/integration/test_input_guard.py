@@ -3,6 +3,7 @@ PostgreSQL, which cannot store it), whichever entry point it reaches."""
 
 from __future__ import annotations
 
+import base64
 import logging
 
 import pytest
@@ -109,3 +110,49 @@ def test_a_body_over_the_size_limit_is_a_413_in_each_apis_shape(client: FlaskCli
 def test_a_nul_in_an_apis_json_is_refused_in_its_own_shape(client: FlaskClient) -> None:
     response = client.post("/v3/auth/tokens", json={"auth": "a\x00b"})
     assert response.status_code == 400 and "NUL" in response.get_json()["error"]["message"]
+
+
+# --- HTTP Basic credentials: decoded once, before any view ---------------------------------
+
+BAD_BASIC = {
+    "not utf-8": "Basic //4=",
+    "nul in the client id": "Basic " + base64.b64encode(b"a\x00b:x").decode(),
+    "percent-encoded nul": "Basic " + base64.b64encode(b"a%00b:x").decode(),
+    "control character in the secret": "Basic " + base64.b64encode(b"portal:se\x01cret").decode(),
+    "not base64": "Basic !!not-base64!!",
+    "no colon": "Basic " + base64.b64encode(b"portal").decode(),
+}
+# Every endpoint that reads Basic credentials, with what it otherwise needs.
+BASIC_ENDPOINTS = [
+    ("POST", "/token", {"data": {"grant_type": "authorization_code", "code": "x", "redirect_uri": "x"}}),
+    ("POST", "/introspect", {"data": {"token": "x"}}),
+    ("POST", "/revoke", {"data": {"token": "x"}}),
+    ("GET", "/v3/auth/tokens", {"headers": {"X-Subject-Token": "x"}}),
+    ("POST", "/v3/ec2tokens", {"json": {"credentials": {}}}),
+]
+
+
+@pytest.mark.parametrize("case", list(BAD_BASIC))
+@pytest.mark.parametrize(("method", "path", "kwargs"), BASIC_ENDPOINTS)
+def test_malformed_basic_credentials_are_a_400_in_each_apis_shape(
+    client: FlaskClient, rp: dict[str, str], caplog: pytest.LogCaptureFixture, case: str, method: str, path: str,
+    kwargs: dict,
+) -> None:
+    caplog.set_level(logging.WARNING)
+    headers = {**kwargs.get("headers", {}), "Authorization": BAD_BASIC[case]}
+    response = client.open(path, method=method, headers=headers, **{k: v for k, v in kwargs.items() if k != "headers"})
+    assert response.status_code == 400, (case, path, response.status_code, response.text)
+    if path.startswith("/v3/"):
+        assert response.get_json()["error"]["code"] == 400 and "Basic" in response.get_json()["error"]["message"]
+    else:
+        assert response.get_json()["error"] == "invalid_request"
+        assert "Basic" in response.get_json()["error_description"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+def test_well_formed_basic_credentials_still_reach_the_view(client: FlaskClient, rp: dict[str, str]) -> None:
+    good = "Basic " + base64.b64encode(f"portal:{rp['portal']}".encode()).decode()
+    introspected = client.post("/introspect", data={"token": "unknown"}, headers={"Authorization": good})
+    assert introspected.status_code == 200 and introspected.get_json() == {"active": False}
+    wrong = "Basic " + base64.b64encode(b"portal:wrong").decode()
+    assert client.post("/introspect", data={"token": "x"}, headers={"Authorization": wrong}).status_code == 401

@@ -269,6 +269,7 @@ def test_a_brand_new_email_is_a_member_at_once_with_the_access_email(app: Flask,
         "contract": B,
         "status": "added",
         "account_created": True,
+        "enabled_again": False,
     }
     assert [j.payload["recipient"] for j in mail_jobs(app, "access")][-1] == "nina@example.test"
     assert mail_jobs(app, "invitation") == []
@@ -466,8 +467,12 @@ def test_an_expired_invitation_can_be_sent_again(
     assert memberships_of(app, camille.account_id, B) == 1
 
 
-def test_removing_the_invited_account_removes_its_invitations(app: Flask, camille: Person, idp) -> None:  # type: ignore[no-untyped-def]
+def test_disabling_the_invited_account_revokes_its_invitations(app: Flask, camille: Person, idp) -> None:  # type: ignore[no-untyped-def]
+    """Left with no contract, the account is disabled (nobody can sign in to accept); its
+    pending invitations say so; purged, the account takes them with it."""
     invite(idp)
     removed = idp("users", "remove", LOGIN, "--contract", A, "--json")
-    assert removed.exit_code == 0 and json.loads(removed.output)["account_removed"] is True
+    assert removed.exit_code == 0 and json.loads(removed.output)["account_disabled"] is True
+    assert [i["state"] for i in json.loads(idp("invitations", "list", "--json").output)] == ["revoked"]
+    assert json.loads(idp("users", "purge-disabled", "--older-than", "0", "--json").output) == {"purged": 1}
     assert json.loads(idp("invitations", "list", "--json").output) == []

@@ -83,16 +83,39 @@ def test_failures_back_off_and_stop_at_max_attempts(app: Flask) -> None:
     for minutes in (10, 20, 30, 40):
         with clock.shifted(timedelta(minutes=minutes)):
             runner.run_due("flaky")
-    assert len(calls) == 3  # then it is left alone, failed
+    assert len(calls) == 3  # then it has failed for good: done, its last error kept
     with app.app_context():
         job = db.session.get(Job, job_id)
-        assert job is not None and job.done_at is None and job.attempts == 3
+        assert job is not None and job.done_at is not None and job.attempts == 3 and job.claimed_until is None
         assert job.last_error == "RuntimeError: endpoint down"
+
+
+def test_a_job_that_failed_for_good_is_purged_after_the_retention(app: Flask, settings) -> None:  # type: ignore[no-untyped-def]
+    runner = app.extensions["idp.jobs"]
+    runner.register(jobs.Queue("doomed", lambda job: 1 / 0, max_attempts=1))
+    with app.app_context():
+        jobs.enqueue("doomed", {})
+        db.session.commit()
+    runner.run_due("doomed")
+    retention = timedelta(seconds=settings.jobs.done_retention_seconds)
+
+    def left() -> list[Job]:
+        with app.app_context():
+            return list(db.session.scalars(db.select(Job).where(Job.queue == "doomed")))
+
+    [failed] = left()
+    assert failed.done_at is not None and failed.last_error == "ZeroDivisionError: division by zero"
+    with clock.shifted(retention - timedelta(minutes=1)):
+        runner.run_due(jobs.MAINTENANCE)
+    assert len(left()) == 1  # kept for `idp outbox list` and the operator, like a done job
+    with clock.shifted(retention + timedelta(minutes=10)):  # the next run (every 5 minutes)
+        runner.run_due(jobs.MAINTENANCE)
+    assert left() == []
 
 
 def test_a_job_claimed_by_a_dead_process_is_run_again_after_the_lease(app: Flask, smtp: SmtpSink) -> None:
     with app.app_context():
-        factories.contract_with_referent()
+        factories.contract_with_referent(offer="flexible-computing-advanced")  # one mail: no console access email
         [job] = db.session.scalars(db.select(Job)).all()
         job.claimed_until = clock.now() + timedelta(seconds=60)  # another process holds it, then dies
         db.session.commit()

@@ -24,13 +24,18 @@ def settings_overrides(mail_settings) -> dict:  # type: ignore[no-untyped-def]
     return {"mail": mail_settings}
 
 
+# A Flexible Computing Advanced contract: its referent has no console, so creating it queues
+# exactly one email (the access email), which is what these tests count.
+ACCESS_ONLY = "flexible-computing-advanced"
+
+
 def _rows(app: Flask) -> list[Job]:
     return mail_jobs(app)
 
 
 def test_message_is_committed_with_the_change_and_sent_once(app: Flask, smtp: SmtpSink, outbox: Outbox) -> None:
     with app.app_context():
-        factories.contract_with_referent()  # creating the account queues the access email
+        factories.contract_with_referent(offer=ACCESS_ONLY)  # creating the account queues the access email
     assert outbox.deliver() == 1
     assert outbox.deliver() == 0
     [message] = smtp.to("paul.dupont@example.test")
@@ -58,7 +63,7 @@ def test_smtp_down_keeps_the_change_and_delivers_once_when_back_after_a_restart(
 ) -> None:
     smtp.stop()  # the mail server is down during the request
     with app.app_context():
-        factories.contract_with_referent()
+        factories.contract_with_referent(offer=ACCESS_ONLY)
     assert outbox.deliver() == 0
     [row] = _rows(app)
     assert row.done_at is None and row.attempts == 1 and "Error" in (row.last_error or "")
@@ -77,7 +82,7 @@ def test_smtp_down_keeps_the_change_and_delivers_once_when_back_after_a_restart(
 
 def test_two_dispatchers_racing_send_each_message_once(app: Flask, settings, smtp: SmtpSink) -> None:  # type: ignore[no-untyped-def]
     with app.app_context():
-        factories.contract_with_referent()
+        factories.contract_with_referent(offer=ACCESS_ONLY)
         for i in range(6):
             factories.member("OCB0000124", f"member.number{i}", password=None)
     others = [create_app(settings) for _ in range(3)]
@@ -121,7 +126,7 @@ def test_file_transport_writes_eml_files(settings, tmp_path) -> None:  # type: i
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
         db.session.commit()
-        factories.contract_with_referent()
+        factories.contract_with_referent(offer=ACCESS_ONLY)
     assert app.extensions["idp.jobs"].run_due() == 1
     [eml] = list((tmp_path / "mail").glob("*.eml"))
     assert b"To: paul.dupont@example.test" in eml.read_bytes()

@@ -195,14 +195,15 @@ def test_removing_a_person_from_their_last_contract_logs_the_clients_out(
     result = runner.invoke(cli, ["--config", str(config_file), "users", "remove", "julie.dupont",
                                  "--contract", "OCB0000124", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["account_removed"] is True
+    assert json.loads(result.output)["account_disabled"] is True
     assert client.get("/userinfo", headers=bearer).status_code == 401
-    assert client.get("/").status_code == 302  # the SSO session is gone with the account
+    assert client.get("/").status_code == 302  # the SSO session ended with the account's disabling
     outbox.deliver()  # if the command's own delivery did not already
     claims = _logout_claims(client, receiver)
     assert claims["aud"] == "portal" and claims["sid"]
-    with app.app_context():
-        assert db.session.scalar(select(Account).where(Account.login == "julie.dupont")) is None
+    with app.app_context():  # disabled, never deleted behind anyone's back
+        account = db.session.scalar(select(Account).where(Account.login == "julie.dupont"))
+        assert account is not None and account.status == "disabled"
 
 
 def test_backchannel_delivery_follows_no_redirect(client: FlaskClient, auth: AuthActions, paul: Person,

@@ -10,6 +10,7 @@ served by ``idp serve``. The store is the run's database (SQLite, or PostgreSQL)
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import threading
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+import sqlalchemy as sa
 from flask import Flask
 from flask import jsonify
 from flask import request
@@ -41,6 +43,7 @@ from sso_clients import console
 from sso_clients import portal
 from sso_clients.rp import BACKCHANNEL_EVENT
 from sso_clients.rp import RpConfig
+from sso_clients.store import sessions as session_rows
 from tests import factories
 from tests.conftest import free_port
 from tests.conftest import fresh_database
@@ -61,6 +64,10 @@ class StandInIdp:
     keys: list[ECKey] = field(default_factory=lambda: [ECKey.generate_key("P-256", parameters={"kid": "k1"})])
     jwks_fetches: int = 0
     pending: dict[str, str] = field(default_factory=dict)  # nonce and sid of the sign-in under way
+    # The Keystone side, for the console: what it received, and what it answers (a body and
+    # a content type, as raw text so that it can be anything).
+    received: list[dict[str, Any]] = field(default_factory=list)
+    keystone_answer: tuple[str, str] = ("{}", "application/json")
 
     def app(self) -> Flask:
         app = Flask("stand_in_idp")
@@ -83,6 +90,14 @@ class StandInIdp:
             claims = {"iss": self.url, "aud": "portal", "sub": "paul", "sid": self.pending["sid"],
                       "nonce": self.pending["nonce"], "iat": now, "exp": now + 300}
             return jsonify(access_token="at", token_type="Bearer", expires_in=300, id_token=self.sign(claims))
+
+        @app.post("/v3/ec2tokens")
+        @app.get("/v3/auth/tokens")
+        def keystone() -> Any:
+            self.received.append({"path": request.path, "headers": dict(request.headers),
+                                  "json": request.get_json(silent=True)})
+            body, content_type = self.keystone_answer
+            return body, 200, {"Content-Type": content_type}
 
         @app.get("/userinfo")
         def userinfo() -> Any:
@@ -242,12 +257,59 @@ def test_logout_by_get_does_not_log_out(start_portal: Callable[..., Flask], idp:
                      html)
 
 
+def session_expiries(app: Flask) -> list[int]:
+    with app.extensions["rp.store"].engine.connect() as conn:
+        return list(conn.scalars(sa.select(session_rows.c.expires_at)))
+
+
+def test_a_visitors_session_is_short_lived_until_someone_signs_in(
+    start_portal: Callable[..., Flask], idp: StandInIdp
+) -> None:
+    """Anyone can make a session row with a GET (the language form's CSRF token): it lives
+    minutes, not the 8 hours of a signed-in session."""
+    app = start_portal()
+    browser = app.test_client()
+    began = int(time.time())
+    visit = browser.get("/")
+    assert "Max-Age=600" in visit.headers["Set-Cookie"]
+    [anonymous] = session_expiries(app)
+    assert began + 600 <= anonymous <= int(time.time()) + 600
+    sign_in(browser, idp)
+    [signed] = session_expiries(app)  # the visitor's row gave way to the signed-in one
+    assert signed >= began + 8 * 3600
+
+
+def test_a_short_lived_visitor_row_expires(start_portal: Callable[..., Flask], idp: StandInIdp) -> None:
+    app = start_portal(anonymous_session_lifetime=1)
+    browser = app.test_client()
+    browser.post("/language", data={"lang": "en", "csrf_token": csrf(browser)})
+    assert 'lang="en"' in browser.get("/").text
+    time.sleep(2.1)
+    assert 'lang="en"' not in browser.get("/", headers={"Accept-Language": "fr"}).text
+
+
+def test_a_refused_or_forged_sign_in_signs_nobody_in_and_is_no_500(
+    start_portal: Callable[..., Flask], idp: StandInIdp
+) -> None:
+    app = start_portal()
+    browser = app.test_client()
+    state = parse_qs(urlsplit(browser.get("/login").headers["Location"]).query)["state"][0]
+    for query in (f"error=access_denied&state={state}", "error=login_required", "code=c&state=forged", "code=c"):
+        answer = browser.get(f"/callback?{query}")
+        assert answer.status_code == 302 and answer.headers["Location"] == "/", (query, answer.status_code)
+    # a browser that never started this sign-in (a link sent to a victim)
+    assert app.test_client().get(f"/callback?code=c&state={state}").headers["Location"] == "/"
+    assert not signed_in(browser)
+
+
 # --- logout tokens -------------------------------------------------------------------------------
 
 BAD_TOKENS: dict[str, dict[str, object]] = {
     "iat too old": {"iat": int(time.time()) - 3600, "exp": int(time.time()) + 60},
     "iat in the future": {"iat": int(time.time()) + 600, "exp": int(time.time()) + 900},
     "no iat": {"iat": DROP},
+    "no exp": {"exp": DROP},  # REQUIRED (§2.4, errata set 1); our IdP always sends it
+    "exp not a number": {"exp": "soon"},
     "expired": {"iat": int(time.time()) - 100, "exp": int(time.time()) - 90},
     "wrong issuer": {"iss": "https://elsewhere.example"},
     "another audience": {"aud": "console"},
@@ -392,3 +454,64 @@ def test_console_refuses_another_contracts_project(app: Flask, live_server: str,
     assert create(console_api, projects["OCB0000124"], domain_scoped).status_code == 403  # no project in scope
     unauthenticated = console_api.post(f"/v1/{projects['OCB0000124']}/servers", json={})
     assert unauthenticated.status_code == 401
+
+
+# --- the console and the IdP: only what is signed goes there, and no 500 if the IdP fails -----
+
+SDK_AUTH = "SDK-HMAC-SHA256 Access=AK1, SignedHeaders=content-type;host;x-sdk-date, Signature=" + "0" * 64
+SIGNED = {"Authorization": SDK_AUTH, "X-Sdk-Date": "20260101T000000Z", "Content-Type": "application/json"}
+KEYSTONE_TOKEN = {"user": {"id": "u1", "name": "paul.dupont", "domain": {"name": "OCB0000124"}},
+                  "roles": [{"name": "admin"}], "methods": ["aksk"], "project": {"id": "p1"}}
+
+
+def console_app(store_url: str, issuer: str) -> Flask:
+    return console.create_app(RpConfig(client_id="console", client_secret="s", issuer=issuer,
+                                       base_url="http://localhost", scope="openid", store_url=store_url))
+
+
+@pytest.fixture
+def console_on_stand_in(idp: StandInIdp, store_url: str) -> Iterator[FlaskClient]:
+    app = console_app(store_url, idp.url)
+    yield app.test_client()
+    app.extensions["rp.store"].engine.dispose()
+
+
+def test_the_console_forwards_only_the_signed_headers(idp: StandInIdp, console_on_stand_in: FlaskClient) -> None:
+    idp.keystone_answer = (json.dumps({"token": KEYSTONE_TOKEN}), "application/json")
+    answer = console_on_stand_in.get("/v1/whoami", headers={
+        **SIGNED, "X-Sdk-Content-Sha256": "UNSIGNED-PAYLOAD", "Cookie": "console_session=the-callers-cookie",
+        "X-Unsigned": "anything"})
+    assert answer.status_code == 200, answer.text
+    [sent] = idp.received
+    assert set(sent["json"]["credentials"]["headers"]) == {
+        "Authorization", "Content-Type", "Host", "X-Sdk-Date", "X-Sdk-Content-Sha256"}
+    assert "the-callers-cookie" not in json.dumps(sent)
+
+
+NONSENSE = {
+    "html": ("<html>Bad gateway</html>", "text/html"),
+    "a json list": ("[1, 2]", "application/json"),
+    "token not an object": ('{"token": "x"}', "application/json"),
+    "token without a user": ('{"token": {"roles": []}}', "application/json"),
+}
+
+
+@pytest.mark.parametrize("case", list(NONSENSE))
+@pytest.mark.parametrize("how", ["token", "signature"])
+def test_an_idp_answering_nonsense_is_a_502(
+    idp: StandInIdp, console_on_stand_in: FlaskClient, case: str, how: str
+) -> None:
+    idp.keystone_answer = NONSENSE[case]
+    answer = console_on_stand_in.get("/v1/whoami", headers={"X-Auth-Token": "t"} if how == "token" else SIGNED)
+    assert answer.status_code == 502, (case, how, answer.status_code)
+    assert answer.get_json()["error_code"] == "APIGW.0502"
+
+
+def test_an_unreachable_idp_is_a_502(store_url: str) -> None:
+    app = console_app(store_url, f"http://127.0.0.1:{free_port()}")  # nobody listens there
+    try:
+        for headers in ({"X-Auth-Token": "t"}, SIGNED):
+            answer = app.test_client().get("/v1/whoami", headers=headers)
+            assert answer.status_code == 502 and answer.get_json()["error_code"] == "APIGW.0502"
+    finally:
+        app.extensions["rp.store"].engine.dispose()

@@ -317,19 +317,71 @@ def test_an_abandoned_session_is_ended_by_the_job_and_its_clients_logged_out(
 
 
 def test_the_maintenance_runs_once_per_interval_across_processes(app: Flask, settings: Settings) -> None:
-    other = create_app(settings)  # a second process on the same database
+    """Two processes on one database start their maintenance at the same instant (a barrier),
+    round after round, one interval apart: each round, exactly one of them runs it."""
+    apps = [app, create_app(settings)]  # a second process on the same database
+    runs: list[int] = []
+    for n, each in enumerate(apps):
+        each.extensions["idp.jobs"].add_chore("count", lambda _now, n=n: runs.append(n) or 0)
     try:
-        app.extensions["idp.jobs"].run_due(jobs.MAINTENANCE)
+        for round_ in range(4):
+            barrier = threading.Barrier(len(apps))
+            errors: list[BaseException] = []
+
+            def race(each: Flask, barrier: threading.Barrier = barrier, errors: list[BaseException] = errors) -> None:
+                barrier.wait(10)
+                try:
+                    each.extensions["idp.jobs"].run_due(jobs.MAINTENANCE)
+                except BaseException as exc:  # noqa: BLE001 - reported below, from the test's thread
+                    errors.append(exc)
+
+            with clock.shifted(timedelta(seconds=301) * round_):  # maintenance_interval_seconds = 300
+                threads = [threading.Thread(target=race, args=(each,)) for each in apps]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join(60)
+            assert errors == []
+            assert len(runs) == round_ + 1, runs
         with app.app_context():
-            _insert_captchas(clock.now() - timedelta(hours=1), "late")
-        other.extensions["idp.jobs"].run_due(jobs.MAINTENANCE)  # its row exists already, not due
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(Job)) == 1  # one recurring row
+    finally:
+        with apps[1].app_context():
+            db.engine.dispose()
+        apps[1].extensions["idp.hasher"].close()
+
+
+def test_a_maintenance_run_longer_than_its_claim_keeps_it(
+    app: Flask, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run of three 40-second chores (120 s, twice jobs.claim_seconds) renews its claim
+    before each chore: another process trying meanwhile finds it claimed and runs nothing."""
+    other = create_app(settings)
+    other_runs: list[datetime] = []
+    other.extensions["idp.jobs"].add_chore("count", lambda now: other_runs.append(now) or 0)
+
+    def slow(_now: datetime) -> int:
+        monkeypatch.setattr(clock, "_offset", clock._offset + timedelta(seconds=40))
+        return 0
+
+    def another_process_tries(_now: datetime) -> int:
+        thread = threading.Thread(target=other.extensions["idp.jobs"].run_due, args=(jobs.MAINTENANCE,))
+        thread.start()
+        thread.join(60)
+        return 0
+
+    runner = app.extensions["idp.jobs"]
+    for n in range(3):
+        runner.add_chore(f"slow-{n}", slow)
+    runner.add_chore("another-process-tries", another_process_tries)
+    try:
+        runner.run_due(jobs.MAINTENANCE)
+        assert other_runs == []
         with app.app_context():
-            assert _captcha_ids() == {"late-0"}
-            assert db.session.scalar(sa.select(sa.func.count()).select_from(Job)) == 1
-        with clock.shifted(timedelta(seconds=301)):  # maintenance_interval_seconds = 300
-            other.extensions["idp.jobs"].run_due(jobs.MAINTENANCE)
-            with app.app_context():
-                assert _captcha_ids() == set()
+            [row] = db.session.scalars(sa.select(Job).where(Job.queue == jobs.MAINTENANCE)).all()
+            # the run's outcome was written under its renewed claim: released and re-armed
+            assert row.claimed_until is None and row.next_attempt_at > clock.now()
+            assert "another-process-tries" in row.payload["last_run"]
     finally:
         with other.app_context():
             db.engine.dispose()

@@ -51,8 +51,8 @@ LAYERS: list[set[str]] = [
     {"idp.sessions"},
     # protocols
     {"idp.oidc", "idp.keystone"},
-    # cloud IAM API
-    {"idp.iam"},
+    # cloud IAM API, the management API
+    {"idp.iam", "idp.management"},
     # pages for people
     {"idp.selfservice", "idp.i18n"},
     # assembly: entry points and whatever wires everything together

@@ -222,3 +222,40 @@ def test_example_file_states_each_bound_beside_its_key() -> None:
                 break
             comments.append(row)
         assert f"Allowed: {low} to {high}." in " ".join(comments), key
+
+
+@pytest.mark.parametrize("environment", ["test", "development"])
+def test_relaxed_environments_trust_no_proxy(environment: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        s.build({"server": {"environment": environment, "trusted_proxies": 1}})
+    assert str(refused.value) == (
+        f'server.trusted_proxies must be 0 when server.environment = "{environment}" '
+        "(test and development are never served through a proxy)"
+    )
+    assert s.build({"server": {"environment": environment}}).server.trusted_proxies == 0
+    assert s.build({"server": {**PRODUCTION, "trusted_proxies": 2}, "mail": SMTP}).server.trusted_proxies == 2
+
+
+@pytest.mark.parametrize("host", ["smtp.example.com", "10.0.0.25", "0.0.0.0"])  # noqa: S104 - refused
+def test_production_refuses_clear_smtp_to_another_machine(host: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        s.build({"server": PRODUCTION, "mail": {**SMTP, "smtp_host": host, "smtp_security": "none"}})
+    assert str(refused.value) == (
+        'mail.smtp_security = "none" would send reset links and codes in clear to another machine: '
+        'production needs "starttls" or "tls" (or an SMTP relay on loopback)'
+    )
+
+
+@pytest.mark.parametrize(
+    "mail",
+    [
+        {"smtp_host": "smtp.example.com", "smtp_security": "starttls"},
+        {"smtp_host": "smtp.example.com", "smtp_security": "tls"},
+        {"smtp_host": "127.0.0.1", "smtp_security": "none"},  # a local relay
+        {"smtp_host": "localhost", "smtp_security": "none"},
+    ],
+)
+def test_production_accepts_tls_smtp_or_a_local_relay(mail: dict) -> None:
+    assert s.build({"server": PRODUCTION, "mail": {**SMTP, **mail}}).is_production
+    # outside production, a clear SMTP server elsewhere is the developer's business
+    assert s.build({"mail": {**SMTP, "smtp_host": "smtp.example.com"}}).mail.smtp_host == "smtp.example.com"

@@ -103,6 +103,12 @@ def test_the_official_sdk_always_signs_host() -> None:
     BasicCredentials(AK, SK).sign_request(sdk)
     parsed = signing.parse_authorization(sdk.header_params["Authorization"])
     assert "host" in parsed.signed_headers and sdk.header_params["Host"] == "console.example"
+    # and our parser refuses that same header once host is left out of its signed list
+    signed = sdk.header_params["Authorization"]
+    without_host = signed.replace("SignedHeaders=content-type;host;", "SignedHeaders=content-type;")
+    assert without_host != signed
+    with pytest.raises(SignatureError, match="Host must be signed"):
+        signing.parse_authorization(without_host)
 
 
 def test_host_must_be_signed() -> None:

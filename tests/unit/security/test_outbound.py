@@ -178,7 +178,11 @@ class Peer:
             )
         )
         while len(body) < length:
-            body += conn.recv(4096)
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            body += chunk
+        data = head + b"\r\n\r\n" + body  # the whole request, its body included however it arrived
         self.received += data
         return data
 
