@@ -31,7 +31,7 @@ def create_app(config: rp.RpConfig | None = None) -> Flask:
     @app.get("/login")
     def login() -> ResponseReturnValue:
         company = request.args.get("company_account", "")
-        if re.fullmatch(r"OCB\d{7}", company):
+        if re.fullmatch(r"OCB\d{6,7}", company):  # the guides show both (OCB000023, OCB0000124)
             return rp.start_login(company_account=company)  # from the portal: SSO, no form
         return rp.start_login()  # direct: the IdP asks for the company account first
 

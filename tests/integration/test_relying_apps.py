@@ -515,3 +515,11 @@ def test_an_unreachable_idp_is_a_502(store_url: str) -> None:
             assert answer.status_code == 502 and answer.get_json()["error_code"] == "APIGW.0502"
     finally:
         app.extensions["rp.store"].engine.dispose()
+
+
+@pytest.mark.parametrize("company", ["OCB000023", "OCB0000124"])
+def test_the_console_passes_six_and_seven_digit_company_accounts_on(
+    console_on_stand_in: FlaskClient, company: str
+) -> None:
+    answer = console_on_stand_in.get(f"/login?company_account={company}")
+    assert answer.status_code == 302 and f"company_account={company}" in answer.headers["Location"]
